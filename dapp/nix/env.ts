@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url'
+import { exec, type ExecOptions, type ExecResult } from '../../scripts/lib/exec.ts'
+
+/** The repository's root, found from this file so that tools work from any working directory. */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+
+/** Where Cartenix keeps its own nix.conf (sandbox on, no substituters); see image/nix/nix.conf. */
+export const nixConfDir = fileURLToPath(new URL('../../image/nix/', import.meta.url))
+
+/** The package set: an attribute set of derivations, a function of `{ system }`. */
+export const packageSetPath = fileURLToPath(new URL('../../image/pkgs/default.nix', import.meta.url))
+
+/**
+ * The environment every Nix command runs in: the project's settings instead of /etc/nix/nix.conf,
+ * no NIX_PATH (evaluation must not depend on channels), and a local store (root, no daemon).
+ */
+export function nixEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONF_DIR: nixConfDir, NIX_REMOTE: process.env.NIX_REMOTE ?? 'local' }
+  delete env.NIX_PATH
+  delete env.NIX_USER_CONF_FILES
+  return { ...env, NIX_USER_CONF_FILES: '', ...extra }
+}
+
+/** Runs a Nix program (nix-store, nix-build, nix-instantiate, nix) with the project's settings. */
+export function runNix(program: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  return exec(program, args, { ...options, env: nixEnv(options.env) })
+}

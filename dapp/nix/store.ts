@@ -1,0 +1,42 @@
+import { runNix } from './env.ts'
+
+export type HashMode = 'flat' | 'recursive'
+
+/**
+ * The store path that a fixed-output derivation (or `nix-store --add-fixed`) with this name, hash
+ * mode and sha256 gets. Nix computes it; no hashing scheme is re-implemented here.
+ */
+export async function fixedOutputPath(args: { name: string; sha256: string; mode: HashMode }): Promise<string> {
+  const flags = args.mode === 'recursive' ? ['--recursive'] : []
+  const { stdout } = await runNix('nix-store', ['--print-fixed-path', ...flags, 'sha256', args.sha256, args.name])
+  return stdout.trim()
+}
+
+/** Which of these store paths are not valid (absent, or present but not registered) in the local store. */
+export async function invalidPaths(paths: readonly string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set()
+  const { stdout } = await runNix('nix-store', ['--check-validity', '--print-invalid', ...paths])
+  return new Set(stdout.split('\n').filter(Boolean))
+}
+
+/**
+ * Adds a file (flat) or a directory (recursive) by content: Nix hashes the bytes itself, so the
+ * resulting path is the one an FOD with that hash has. Returns the store path.
+ */
+export async function addFixed(path: string, mode: HashMode): Promise<string> {
+  const flags = mode === 'recursive' ? ['--recursive'] : []
+  const { stdout } = await runNix('nix-store', ['--add-fixed', ...flags, 'sha256', path])
+  return stdout.trim()
+}
+
+/** The NAR hash of a valid store path, as Nix prints it: `sha256:<nix32>`. */
+export async function narHash(storePath: string): Promise<string> {
+  const { stdout } = await runNix('nix-store', ['--query', '--hash', storePath])
+  return stdout.trim()
+}
+
+/** Converts any hash Nix accepts (`sha256:<nix32>`, SRI, hex) to 64 hex digits, by asking Nix. */
+export async function toHex(hash: string): Promise<string> {
+  const { stdout } = await runNix('nix', ['hash', 'to-base16', '--type', 'sha256', hash.replace(/^sha256:/, '')])
+  return stdout.trim()
+}

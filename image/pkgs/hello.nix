@@ -1,0 +1,5 @@
+{ mkDerivation, sources }:
+mkDerivation {
+  name = "hello-2.10";
+  src = sources."hello-2.10.tar.gz";
+}

@@ -1,0 +1,17 @@
+#!@seed@/usr/bin/bash
+# gcc, bound to the seed: headers and libraries from the seed (--sysroot), and programs that load
+# the seed's libc at run time instead of the host's /lib64 (there is none in the sandbox).
+link=1
+shared=0
+for arg in "$@"; do
+  case "$arg" in
+    -c | -S | -E | -M | -MM) link=0 ;;
+    -shared) shared=1 ;;
+  esac
+done
+linkFlags=()
+if [ "$link" = 1 ]; then
+  [ "$shared" = 1 ] || linkFlags+=("-Wl,--dynamic-linker=@seed@/@loader@")
+  linkFlags+=("-Wl,-rpath,@seed@/usr/lib/@triplet@" $NIX_LDFLAGS)
+fi
+exec @seed@/usr/bin/gcc --sysroot=@seed@ $NIX_CFLAGS_COMPILE "$@" "${linkFlags[@]}"

@@ -1,0 +1,103 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { exec } from '../../scripts/lib/exec.ts'
+import { repoRoot } from '../../dapp/nix/env.ts'
+import type { SeedArch, SeedRecipe } from './recipe.ts'
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
+
+export const seedPackage = z.object({
+  package: z.string(),
+  version: z.string(),
+  /** Path of the .deb under the mirror, as in the Packages index. */
+  filename: z.string(),
+  sha256: sha256Hex,
+  size: z.number().int().positive(),
+})
+export type SeedPackage = z.infer<typeof seedPackage>
+
+export const seedLock = z.object({
+  arch: z.enum(['amd64', 'riscv64']),
+  suite: z.string(),
+  mirror: z.string().url(),
+  roots: z.array(z.string()),
+  packages: z.array(seedPackage).min(1),
+  /** What the recipe made from these packages; the package set refers to both by hash. */
+  outputs: z.object({
+    tarball: z.object({ name: z.string(), sha256: sha256Hex }),
+    busybox: z.object({ name: z.string(), narSha256: sha256Hex }),
+  }),
+})
+export type SeedLock = z.infer<typeof seedLock>
+
+export function seedLockPath(arch: SeedArch): string {
+  return fileURLToPath(new URL(`./${arch}.lock.json`, import.meta.url))
+}
+
+export async function readSeedLock(arch: SeedArch): Promise<SeedLock> {
+  const path = seedLockPath(arch)
+  const text = await readFile(path, 'utf8').catch((cause: unknown) => {
+    throw new Error(`No seed lock for ${arch} at ${path}: run \`npm run seed -- lock --arch ${arch}\``, { cause })
+  })
+  return seedLock.parse(JSON.parse(text))
+}
+
+export async function writeSeedLock(lock: SeedLock): Promise<void> {
+  await writeFile(seedLockPath(lock.arch), `${JSON.stringify(seedLock.parse(lock), null, 2)}\n`)
+}
+
+/**
+ * A private apt configuration for one suite and architecture, independent of the host's
+ * sources and of what the host has installed: apt resolves the seed's dependency closure as if
+ * installing into an empty system.
+ */
+async function privateApt(recipe: SeedRecipe): Promise<string[]> {
+  const root = join(repoRoot, '.cartenix', 'apt', `${recipe.suite}-${recipe.arch}`)
+  for (const dir of ['etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/sources.list.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/lib/dpkg']) {
+    await mkdir(join(root, dir), { recursive: true })
+  }
+  await writeFile(join(root, 'var/lib/dpkg/status'), '')
+  await writeFile(
+    join(root, 'etc/apt/sources.list'),
+    `deb [arch=${recipe.arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${recipe.mirror} ${recipe.suite} main\n`,
+  )
+  return [
+    '-o', `Dir=${root}`,
+    '-o', `Dir::State::status=${join(root, 'var/lib/dpkg/status')}`,
+    '-o', `APT::Architecture=${recipe.arch}`,
+    '-o', `APT::Architectures::=${recipe.arch}`,
+    '-o', 'Debug::NoLocking=1',
+  ]
+}
+
+/** Resolves the recipe's roots and their dependencies to exact versions, files and hashes. */
+export async function resolveSeedPackages(recipe: SeedRecipe): Promise<SeedPackage[]> {
+  const apt = await privateApt(recipe)
+  await exec('apt-get', [...apt, 'update', '-qq'])
+  const { stdout } = await exec('apt-get', [...apt, '--print-uris', '--no-install-recommends', '-qq', 'install', ...recipe.roots])
+  const wanted = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const name = /^'[^']+' ([^_ ]+)_[^ ]+\.deb /.exec(line)?.[1]
+      if (!name) throw new Error(`Unexpected line from apt-get --print-uris: ${line}`)
+      return name
+    })
+  const packages: SeedPackage[] = []
+  for (const name of wanted) {
+    const { stdout: record } = await exec('apt-cache', [...apt, 'show', '--no-all-versions', `${name}:${recipe.arch}`])
+    const field = (key: string) => new RegExp(`^${key}: (.*)$`, 'm').exec(record)?.[1]
+    packages.push(
+      seedPackage.parse({
+        package: name,
+        version: field('Version'),
+        filename: field('Filename'),
+        sha256: field('SHA256'),
+        size: Number(field('Size')),
+      }),
+    )
+  }
+  return packages.sort((a, b) => a.package.localeCompare(b.package))
+}
