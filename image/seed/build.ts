@@ -5,7 +5,7 @@ import { join, posix, relative } from 'node:path'
 import { exec } from '../../scripts/lib/exec.ts'
 import { repoRoot } from '../../dapp/nix/env.ts'
 import { addFixed } from '../../dapp/nix/store.ts'
-import { prunedDirectories, type SeedRecipe } from './recipe.ts'
+import { alternatives, prunedDirectories, type SeedRecipe } from './recipe.ts'
 import type { SeedLock, SeedPackage } from './lock.ts'
 
 /** A pinned .deb is no longer on the mirror (Debian replaced it, e.g. with a security update). */
@@ -122,8 +122,9 @@ async function normalizeTree(stage: string): Promise<void> {
   for (const dir of mergedTopDirs) {
     if (await exists(join(stage, 'usr', dir))) await symlink(`usr/${dir}`, join(stage, dir))
   }
-  // Debian's /bin/sh comes from dash's postinst, which never runs here; the seed's sh is bash.
-  if (!(await exists(join(stage, 'usr/bin/sh')))) await symlink('bash', join(stage, 'usr/bin/sh'))
+  for (const [link, target] of Object.entries(alternatives)) {
+    if (!(await exists(join(stage, link)))) await symlink(target, join(stage, link))
+  }
 }
 
 export type SeedArtifacts = { tarball: string; tarballSha256: string; busyboxDir: string }

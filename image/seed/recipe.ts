@@ -60,6 +60,15 @@ export const prunedDirectories = [
   'usr/share/gdb',
 ] as const
 
+/**
+ * Links that Debian's maintainer scripts would make (dpkg's alternatives, dash's /bin/sh); no
+ * maintainer script runs when packages are only unpacked.
+ */
+export const alternatives: Readonly<Record<string, string>> = {
+  'usr/bin/sh': 'bash',
+  'usr/bin/awk': 'gawk',
+}
+
 export const seedArch = z.enum(['amd64', 'riscv64'])
 
 export function seedRecipe(arch: string): SeedRecipe {

@@ -12,6 +12,7 @@ done
 linkFlags=()
 if [ "$link" = 1 ]; then
   [ "$shared" = 1 ] || linkFlags+=("-Wl,--dynamic-linker=@seed@/@loader@")
-  linkFlags+=("-Wl,-rpath,@seed@/usr/lib/@triplet@" $NIX_LDFLAGS)
+  # Libraries built here come first: the seed has its own copies of some (gawk brings readline).
+  linkFlags+=($NIX_LDFLAGS "-Wl,-rpath,@seed@/usr/lib/@triplet@")
 fi
 exec @seed@/usr/bin/gcc --sysroot=@seed@ $NIX_CFLAGS_COMPILE "$@" "${linkFlags[@]}"

@@ -8,6 +8,9 @@ export SHELL="$seed/usr/bin/bash"
 export CONFIG_SHELL="$SHELL"
 export PATH="$stdenv/bin:$seed/usr/bin"
 export CC=cc
+# make runs recipes with /bin/sh unless told otherwise, and some Makefiles say SHELL = /bin/sh:
+# a command-line variable in MAKEFLAGS overrides both, in every make, however it is invoked.
+export MAKEFLAGS="SHELL=$SHELL"
 export NIX_CFLAGS_COMPILE="${NIX_CFLAGS_COMPILE:-}"
 export NIX_LDFLAGS="${NIX_LDFLAGS:-}"
 # Reproducible builds: fixed time, locale and time zone.
@@ -60,16 +63,16 @@ defaultConfigurePhase() {
 }
 
 defaultBuildPhase() {
-  make -j"${NIX_BUILD_CORES:-1}" SHELL="$SHELL" ${makeFlags:-}
+  make -j"${NIX_BUILD_CORES:-1}" ${makeFlags:-}
 }
 
 defaultCheckPhase() {
   [ -n "${doCheck:-}" ] || return 0
-  make SHELL="$SHELL" ${checkTarget:-check}
+  make ${checkTarget:-check}
 }
 
 defaultInstallPhase() {
-  make SHELL="$SHELL" ${makeFlags:-} ${installFlags:-} install
+  make ${makeFlags:-} ${installFlags:-} install
 }
 
 defaultFixupPhase() {
