@@ -1,0 +1,51 @@
+/**
+ * The `cartenix` command line. Each subcommand parses its flags, calls the library and prints:
+ * human text by default, JSON with --json. Known failures exit non-zero with a clear message.
+ */
+import { CommandFailedError } from '../../scripts/lib/exec.ts'
+import { EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
+import { fodsCommand, fodsUsage } from './commands/fods.ts'
+import { UsageError } from './usage.ts'
+
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
+  fods: { run: fodsCommand, usage: fodsUsage },
+}
+
+const usage = `usage: cartenix <command> [options]
+
+commands:
+${Object.values(commands).map((c) => `  ${c.usage.split('\n')[0]}`).join('\n')}
+
+Run \`cartenix <command> --help\` for more.`
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage)
+    return name ? 0 : 2
+  }
+  const command = commands[name]
+  if (!command) {
+    console.error(`cartenix: unknown command "${name}"\n\n${usage}`)
+    return 2
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage)
+    return 0
+  }
+  try {
+    return await command.run(rest)
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      console.error(`cartenix ${name}: ${error.message}\n\n${command.usage}`)
+      return 2
+    }
+    if (error instanceof EvaluationError || error instanceof MissingSourcesError || error instanceof CommandFailedError) {
+      console.error(`cartenix ${name}: ${error.message}`)
+      return 1
+    }
+    throw error
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,30 @@
+import type { FixedOutput } from './fods.ts'
+
+/** The build closure needs fixed-output sources that are not in the store; nothing was built. */
+export class MissingSourcesError extends Error {
+  override name = 'MissingSourcesError' as const
+  readonly missing: FixedOutput[]
+  constructor(args: { target: string; missing: FixedOutput[] }) {
+    const list = args.missing.map((m) => `  ${m.name} (${m.mode} sha256 ${m.sha256}) at ${m.storePath}`).join('\n')
+    super(`${args.target} needs ${args.missing.length} fixed-output source(s) that are not in the store; nothing was built:\n${list}`)
+    this.missing = args.missing
+  }
+}
+
+/** Nix could not evaluate the request (syntax error, missing attribute, a forbidden operation). */
+export class EvaluationError extends Error {
+  override name = 'EvaluationError' as const
+  constructor(args: { target: string; log: string; cause?: unknown }) {
+    super(`Evaluation of ${args.target} failed:\n${args.log}`, { cause: args.cause })
+  }
+}
+
+/** The builder ran and failed; `logTail` is the end of what it printed. */
+export class BuildFailedError extends Error {
+  override name = 'BuildFailedError' as const
+  readonly logTail: string
+  constructor(args: { target: string; logTail: string; cause?: unknown }) {
+    super(`Build of ${args.target} failed:\n${args.logTail}`, { cause: args.cause })
+    this.logTail = args.logTail
+  }
+}

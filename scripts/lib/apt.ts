@@ -1,0 +1,88 @@
+import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { exec } from './exec.ts'
+
+/** Debian packages the host needs: Nix itself, and busybox for the machine image's tooling. */
+export const hostPackages = ['nix-bin', 'busybox-static'] as const
+
+export async function missingPackages(names: readonly string[]): Promise<string[]> {
+  const missing: string[] = []
+  for (const name of names) {
+    const status = await exec('dpkg-query', ['--show', '--showformat=${Status}', name]).then((r) => r.stdout, () => '')
+    if (!status.endsWith('install ok installed')) missing.push(name)
+  }
+  return missing
+}
+
+type AptSource = { format: 'deb822' | 'one-line'; text: string }
+
+async function readAptSources(): Promise<AptSource[]> {
+  const sources: AptSource[] = []
+  const main = await readFile('/etc/apt/sources.list', 'utf8').catch(() => '')
+  if (main) sources.push({ format: 'one-line', text: main })
+  const dir = '/etc/apt/sources.list.d'
+  for (const file of (await readdir(dir).catch(() => [] as string[])).sort()) {
+    const text = await readFile(join(dir, file), 'utf8')
+    if (file.endsWith('.sources')) sources.push({ format: 'deb822', text })
+    else if (file.endsWith('.list')) sources.push({ format: 'one-line', text })
+  }
+  return sources
+}
+
+const isDebianArchive = (uri: string) => /\/debian\/?$/.test(uri)
+
+/**
+ * The deb-src entry `apt-get source` needs, for the same Debian mirror and suites the host already
+ * uses, or undefined when one exists. Never touches the host's own files.
+ */
+export async function debSrcEntry(): Promise<string | undefined> {
+  const sources = await readAptSources()
+  for (const source of sources) {
+    const lines = source.text.split('\n').map((l) => l.trim())
+    if (source.format === 'one-line' && lines.some((l) => l.startsWith('deb-src '))) return undefined
+    if (source.format === 'deb822' && lines.some((l) => /^Types:.*\bdeb-src\b/.test(l))) return undefined
+  }
+  for (const source of sources) {
+    if (source.format === 'one-line') {
+      const line = source.text.split('\n').map((l) => l.trim()).find((l) => l.startsWith('deb ') && isDebianArchive(l.replace(/\[[^\]]*\]/, '').split(/\s+/)[1] ?? ''))
+      if (line) return `${line.replace(/^deb /, 'deb-src ')}\n`
+    } else {
+      for (const stanza of source.text.split(/\n\s*\n/)) {
+        const field = (key: string) => new RegExp(`^${key}:\\s*(.*)$`, 'mi').exec(stanza)?.[1]?.trim()
+        const uris = field('URIs')
+        if (!/\bdeb\b/.test(field('Types') ?? '') || !uris || !uris.split(/\s+/).some(isDebianArchive)) continue
+        return [
+          'Types: deb-src',
+          `URIs: ${uris}`,
+          `Suites: ${field('Suites') ?? ''}`,
+          `Components: ${field('Components') ?? 'main'}`,
+          ...(field('Signed-By') ? [`Signed-By: ${field('Signed-By')}`] : []),
+          '',
+        ].join('\n')
+      }
+    }
+  }
+  throw new Error('No Debian mirror found in /etc/apt/sources.list{,.d}: cannot add the deb-src entry `apt-get source` needs')
+}
+
+/** Adds what is missing (packages, the deb-src entry) and says whether anything was done. */
+export async function ensureApt(log: (line: string) => void): Promise<boolean> {
+  const entry = await debSrcEntry()
+  const missing = await missingPackages(hostPackages)
+  if (!entry && missing.length === 0) return false
+  if (entry) {
+    const deb822 = entry.startsWith('Types:')
+    const file = `/etc/apt/sources.list.d/cartenix-deb-src.${deb822 ? 'sources' : 'list'}`
+    log(`apt: adding ${file}`)
+    await writeFile(file, entry)
+  }
+  log('apt: apt-get update')
+  await exec('apt-get', ['update', '-qq'])
+  if (missing.length > 0) {
+    log(`apt: installing ${missing.join(' ')}`)
+    await exec('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
+  }
+  return true
+}
