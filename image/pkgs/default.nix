@@ -9,6 +9,8 @@ let
     inherit (stdenv) seed mkDerivation;
     stdenv = stdenv.stdenv;
     inherit sources;
+    # For requests that bring a source of their own: it must still be injected before the build.
+    fixedOutput = import ./lib/fixed-output.nix;
 
     hello = callPackage ./hello.nix { };
     ncurses = callPackage ./ncurses.nix { };

@@ -46,6 +46,7 @@ runPhase() {
 }
 
 defaultUnpackPhase() {
+  if [ -z "${src:-}" ]; then mkdir source; sourceRoot=source; return; fi
   tar -xf "$src"
   local dirs=(*/)
   [ "${#dirs[@]}" = 1 ] || { echo "expected one directory in $src, found: ${dirs[*]}" >&2; exit 1; }

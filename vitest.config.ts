@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**', '.cartenix/**'],
+    // Real Nix builds and real chains: minutes, not milliseconds.
+    testTimeout: 10 * 60_000,
+    hookTimeout: 10 * 60_000,
+    // Builds share two cores; files run one at a time so timings stay sane and logs readable.
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+})
