@@ -3,7 +3,7 @@ import { CommandFailedError } from '../../scripts/lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
 import { BuildFailedError, MissingSourcesError } from './errors.ts'
 import { fixedOutputsOf } from './fods.ts'
-import { describeTarget, instantiate, type BuildTarget } from './instantiate.ts'
+import { instantiate, type BuildTarget } from './instantiate.ts'
 
 export type BuiltOutput = {
   name: string
@@ -17,8 +17,10 @@ export type BuiltDerivation = { drvPath: string; outputs: BuiltOutput[] }
 
 export type BuildOptions = {
   system?: string
-  /** Wall-clock limit for evaluation and for the build, each. */
-  timeoutMs?: number
+  /** Wall-clock limit for evaluation. */
+  evalTimeoutMs?: number
+  /** Wall-clock limit for the build. */
+  buildTimeoutMs?: number
   /** How much of a failed build's log to keep. */
   logTailBytes?: number
   /** Rebuild and compare with the outputs already in the store (`--check`). */
@@ -34,24 +36,30 @@ async function queryOutput(name: string, path: string): Promise<BuiltOutput> {
 }
 
 /**
- * Evaluates the target, refuses to start unless every fixed-output source of its closure is in the
- * store, builds it in the sandbox, and returns each output's NAR hash and size.
+ * Builds one evaluated derivation in the sandbox, after checking that every fixed-output source
+ * of its closure is in the store (MissingSourcesError otherwise, and nothing is built). Outputs
+ * already in the store are not rebuilt. Returns each output's NAR hash and size.
  */
-export async function buildTarget(target: BuildTarget, options: BuildOptions = {}): Promise<BuiltDerivation[]> {
-  const name = describeTarget(target)
-  const logTailBytes = options.logTailBytes ?? 4096
-  const drvPaths = await instantiate(target, options)
-  const missing = (await fixedOutputsOf(drvPaths)).filter((f) => !f.present)
-  if (missing.length > 0) throw new MissingSourcesError({ target: name, missing })
-  const realise = ['--realise', ...drvPaths, ...(options.check ? ['--check'] : [])]
-  await runNix('nix-store', realise, { timeoutMs: options.timeoutMs }).catch((cause: unknown) => {
-    if (cause instanceof CommandFailedError) throw new BuildFailedError({ target: name, logTail: tail(cause.stderr, logTailBytes), cause })
+export async function buildDerivation(drvPath: string, options: BuildOptions = {}): Promise<BuiltDerivation> {
+  const missing = (await fixedOutputsOf([drvPath])).filter((f) => !f.present)
+  if (missing.length > 0) throw new MissingSourcesError({ target: drvPath, missing })
+  const realise = ['--realise', drvPath, ...(options.check ? ['--check'] : [])]
+  await runNix('nix-store', realise, { timeoutMs: options.buildTimeoutMs }).catch((cause: unknown) => {
+    if (cause instanceof CommandFailedError) {
+      const timedOut = cause.exitCode === null && options.buildTimeoutMs !== undefined
+      const log = tail(cause.stderr, options.logTailBytes ?? 4096)
+      throw new BuildFailedError({ target: drvPath, logTail: timedOut ? `${log}\n(build stopped after ${options.buildTimeoutMs} ms)` : log, cause })
+    }
     throw cause
   })
-  return Promise.all(
-    drvPaths.map(async (drvPath) => ({
-      drvPath,
-      outputs: await Promise.all((await readDerivationOutputs(drvPath)).map((o) => queryOutput(o.name, o.path))),
-    })),
-  )
+  const outputs = await readDerivationOutputs(drvPath)
+  return { drvPath, outputs: await Promise.all(outputs.map((o) => queryOutput(o.name, o.path))) }
+}
+
+/** Evaluates the target and builds every derivation it yields (see buildDerivation). */
+export async function buildTarget(target: BuildTarget, options: BuildOptions = {}): Promise<BuiltDerivation[]> {
+  const drvPaths = await instantiate(target, { system: options.system, timeoutMs: options.evalTimeoutMs })
+  const built: BuiltDerivation[] = []
+  for (const drvPath of drvPaths) built.push(await buildDerivation(drvPath, options))
+  return built
 }

@@ -7,6 +7,9 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 /** Where Cartenix keeps its own nix.conf (sandbox on, no substituters); see image/nix/nix.conf. */
 export const nixConfDir = fileURLToPath(new URL('../../image/nix/', import.meta.url))
 
+/** What goes into the machine: the package set, the locks, the Nix settings. */
+export const imageDir = fileURLToPath(new URL('../../image', import.meta.url))
+
 /** The package set: an attribute set of derivations, a function of `{ system }`. */
 export const packageSetPath = fileURLToPath(new URL('../../image/pkgs/default.nix', import.meta.url))
 

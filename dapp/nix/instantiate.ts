@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { packageSetPath, runNix } from './env.ts'
+import { imageDir, packageSetPath, runNix } from './env.ts'
 import { CommandFailedError } from '../../scripts/lib/exec.ts'
 import { EvaluationError } from './errors.ts'
 
@@ -35,10 +35,26 @@ export async function instantiate(target: BuildTarget, options: InstantiateOptio
   }
 }
 
+/**
+ * Evaluation is restricted: only the image's files and the request itself may be read, no URI
+ * may be fetched, and no derivation may be built to finish evaluating (import-from-derivation).
+ */
+function restrictedEvaluation(allowedPaths: readonly string[]): string[] {
+  return [
+    '--option', 'restrict-eval', 'true',
+    '--option', 'allow-import-from-derivation', 'false',
+    ...allowedPaths.flatMap((path) => ['-I', path]),
+  ]
+}
+
 async function evaluate(target: BuildTarget, options: InstantiateOptions): Promise<string[]> {
   const systemArgs = options.system ? ['--argstr', 'system', options.system] : []
   if ('attr' in target) {
-    const { stdout } = await runNix('nix-instantiate', [packageSetPath, '--attr', target.attr, ...systemArgs], { timeoutMs: options.timeoutMs })
+    const { stdout } = await runNix(
+      'nix-instantiate',
+      [...restrictedEvaluation([imageDir]), packageSetPath, '--attr', target.attr, ...systemArgs],
+      { timeoutMs: options.timeoutMs },
+    )
     return stdout.split('\n').filter(Boolean)
   }
   // The expression goes to a file of its own: it is never spliced into Nix source text.
@@ -48,7 +64,7 @@ async function evaluate(target: BuildTarget, options: InstantiateOptions): Promi
     await writeFile(file, `${target.expr}\n`)
     const { stdout } = await runNix(
       'nix-instantiate',
-      ['--expr', applyToPackageSet, '--argstr', 'requestFile', file, '--argstr', 'packageSet', packageSetPath, ...systemArgs],
+      [...restrictedEvaluation([imageDir, dir]), '--expr', applyToPackageSet, '--argstr', 'requestFile', file, '--argstr', 'packageSet', packageSetPath, ...systemArgs],
       { timeoutMs: options.timeoutMs },
     )
     return stdout.split('\n').filter(Boolean)

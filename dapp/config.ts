@@ -1,0 +1,46 @@
+/**
+ * Every setting of the back end, declared once: name, type, default and meaning. Loaded once at
+ * start; a missing or malformed setting stops the back end with a message that names it.
+ */
+import { z } from 'zod'
+
+const milliseconds = z.coerce.number().int().positive()
+
+export const backendSettings = z.object({
+  ROLLUP_HTTP_SERVER_URL: z
+    .string({ error: 'ROLLUP_HTTP_SERVER_URL is required (the rollup HTTP API, e.g. http://127.0.0.1:5004)' })
+    .url()
+    .describe('The rollup HTTP API the back end takes inputs from and sends outputs to.'),
+  CARTENIX_EVAL_TIMEOUT_MS: milliseconds.default(60_000).describe('Wall-clock limit for evaluating one request.'),
+  CARTENIX_BUILD_TIMEOUT_MS: milliseconds.default(30 * 60_000).describe('Wall-clock limit for building one request.'),
+  CARTENIX_LOG_TAIL_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(4096).describe('How much of a failed build log a report carries.'),
+  CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
+})
+
+export type BackendConfig = {
+  rollupUrl: string
+  evalTimeoutMs: number
+  buildTimeoutMs: number
+  logTailBytes: number
+  system?: string
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError' as const
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig {
+  const parsed = backendSettings.safeParse(env)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
+    throw new ConfigError(`Invalid back-end configuration: ${problems}`)
+  }
+  const settings = parsed.data
+  return {
+    rollupUrl: settings.ROLLUP_HTTP_SERVER_URL.replace(/\/$/, ''),
+    evalTimeoutMs: settings.CARTENIX_EVAL_TIMEOUT_MS,
+    buildTimeoutMs: settings.CARTENIX_BUILD_TIMEOUT_MS,
+    logTailBytes: settings.CARTENIX_LOG_TAIL_BYTES,
+    system: settings.CARTENIX_SYSTEM,
+  }
+}
