@@ -1,0 +1,55 @@
+/**
+ * Deploys the Cartesi Rollups v2.2.0 contracts from the npm artifacts: InputBox, EtherPortal, an
+ * Authority (the consensus: one owner who submits claims, accepted at once) and the Application.
+ */
+import { encodeFunctionData, zeroHash, type Abi, type Address, type Hex, type PublicClient, type WalletClient } from 'viem'
+import { dataAvailabilityAbi, rollupsArtifacts } from '../../contracts-client/abi/rollups.ts'
+
+export type RollupsDeployment = {
+  inputBox: Address
+  etherPortal: Address
+  authority: Address
+  application: Address
+  /** Block of the InputBox deployment: where input scanning starts. */
+  deploymentBlock: bigint
+  epochLength: bigint
+  templateHash: Hex
+}
+
+async function deploy(
+  publicClient: PublicClient,
+  walletClient: WalletClient,
+  contract: { abi: Abi; bytecode: { object: Hex } },
+  args: readonly unknown[],
+): Promise<{ address: Address; blockNumber: bigint }> {
+  const account = walletClient.account
+  if (!account) throw new Error('The wallet client has no account to deploy with')
+  const hash = await walletClient.deployContract({ abi: contract.abi, bytecode: contract.bytecode.object, args, account, chain: walletClient.chain })
+  const receipt = await publicClient.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`Deployment transaction ${hash} failed`)
+  return { address: receipt.contractAddress, blockNumber: receipt.blockNumber }
+}
+
+export async function deployRollups(
+  publicClient: PublicClient,
+  walletClient: WalletClient,
+  options: { epochLength: bigint; templateHash?: Hex },
+): Promise<RollupsDeployment> {
+  const owner = walletClient.account?.address
+  if (!owner) throw new Error('The wallet client has no account to deploy with')
+  const inputBox = await deploy(publicClient, walletClient, rollupsArtifacts.InputBox, [])
+  const etherPortal = await deploy(publicClient, walletClient, rollupsArtifacts.EtherPortal, [inputBox.address])
+  const authority = await deploy(publicClient, walletClient, rollupsArtifacts.Authority, [owner, options.epochLength])
+  const templateHash = options.templateHash ?? zeroHash
+  const dataAvailability = encodeFunctionData({ abi: dataAvailabilityAbi, functionName: 'InputBox', args: [inputBox.address] })
+  const application = await deploy(publicClient, walletClient, rollupsArtifacts.Application, [authority.address, owner, templateHash, dataAvailability])
+  return {
+    inputBox: inputBox.address,
+    etherPortal: etherPortal.address,
+    authority: authority.address,
+    application: application.address,
+    deploymentBlock: inputBox.blockNumber,
+    epochLength: options.epochLength,
+    templateHash,
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * A whole local rollup on one machine: anvil with the v2.2.0 contracts, the dev node (rollup HTTP
+ * API for the back end; JSON-RPC and inspect for clients), and the back end as a host process.
+ * Everything it keeps lives in one directory, so a restart picks up where it stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { serve, type ServerType } from '@hono/node-server'
+import { createPublicClient, createWalletClient, http, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { anvil as anvilChain } from 'viem/chains'
+import { repoRoot } from '../../dapp/nix/env.ts'
+import { startAnvil, devAccountKey, type Anvil } from './anvil.ts'
+import { deployRollups } from './deploy.ts'
+import { DevNode } from './node.ts'
+import { rollupApi } from './rollup-api.ts'
+import { nodeApi } from './rpc.ts'
+import { deploymentRecord, type DeploymentRecord } from './state.ts'
+
+export type DevnetOptions = {
+  /** Where the chain, the node's state and the addresses are kept. */
+  dir: string
+  /** 0 picks free ports. */
+  chainPort?: number
+  rollupPort?: number
+  nodePort?: number
+  epochLength?: number
+  /** Start the back end as a host process (default true). */
+  backend?: boolean
+  backendEnv?: NodeJS.ProcessEnv
+  log?: (line: string) => void
+}
+
+export type Devnet = {
+  chainUrl: string
+  /** JSON-RPC at `${nodeUrl}/rpc`, inspect at `${nodeUrl}/inspect/<app>`. */
+  nodeUrl: string
+  rollupUrl: string
+  deployment: DeploymentRecord
+  node: DevNode
+  anvil: Anvil
+  backend: ChildProcess | undefined
+  /** Stops the back end, the dev node and its servers, keeping anvil (to restart the node alone). */
+  stopNode: () => Promise<void>
+  /** Starts them again on the same state and ports, after stopNode. */
+  startNode: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  const server: Server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+function listen(app: { fetch: (request: Request) => Response | Promise<Response> }, port: number): Promise<ServerType> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => resolve(server))
+  })
+}
+
+const close = (server: ServerType) => new Promise<void>((resolve) => server.close(() => resolve()))
+
+async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, log: (line: string) => void): Promise<DeploymentRecord> {
+  const path = join(dir, 'deployment.json')
+  const saved = await readFile(path, 'utf8').then((text) => deploymentRecord.parse(JSON.parse(text)), () => undefined)
+  const publicClient = createPublicClient({ chain: anvilChain, transport: http(anvil.url) })
+  if (saved && (await publicClient.getCode({ address: saved.application }))) return saved
+  const walletClient = createWalletClient({ chain: anvilChain, transport: http(anvil.url), account: privateKeyToAccount(devAccountKey) })
+  const deployed = await deployRollups(publicClient, walletClient, { epochLength: BigInt(epochLength) })
+  const record: DeploymentRecord = {
+    chainId: anvilChain.id,
+    inputBox: deployed.inputBox,
+    etherPortal: deployed.etherPortal,
+    authority: deployed.authority,
+    application: deployed.application,
+    deploymentBlock: Number(deployed.deploymentBlock),
+    epochLength,
+    templateHash: deployed.templateHash,
+  }
+  await writeFile(path, `${JSON.stringify(record, null, 2)}\n`)
+  log(`devnet: deployed the rollups contracts; application ${record.application}`)
+  return record
+}
+
+export function startBackend(rollupUrl: string, env: NodeJS.ProcessEnv = {}, log: (line: string) => void = () => {}): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'dapp/main.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, ROLLUP_HTTP_SERVER_URL: rollupUrl },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) log(line)
+  })
+  return child
+}
+
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const log = options.log ?? (() => {})
+  await mkdir(options.dir, { recursive: true })
+  const pick = async (port: number | undefined, fallback: number) => (port === 0 ? freePort() : (port ?? fallback))
+  const anvil = await startAnvil({ port: await pick(options.chainPort, 8545), statePath: join(options.dir, 'anvil-state.json') })
+  const deployment = await deploymentFor(options.dir, anvil, options.epochLength ?? 1, log)
+  const rollupPort = await pick(options.rollupPort, 5004)
+  const nodePort = await pick(options.nodePort, 10011)
+
+  let node: DevNode
+  let servers: ServerType[] = []
+  let backend: ChildProcess | undefined
+  const rollupUrl = `http://127.0.0.1:${rollupPort}`
+  const startNode = async () => {
+    node = await DevNode.open({ statePath: join(options.dir, 'node-state.json'), chainUrl: anvil.url, ownerKey: devAccountKey as Hex, deployment, log })
+    servers = [await listen(rollupApi(node), rollupPort), await listen(nodeApi(node), nodePort)]
+    node.start()
+    if (options.backend ?? true) backend = startBackend(rollupUrl, options.backendEnv, log)
+  }
+  const stopNode = async () => {
+    if (backend && backend.exitCode === null) {
+      const exited = new Promise((resolve) => backend?.once('exit', resolve))
+      backend.kill('SIGTERM')
+      await exited
+    }
+    await node.stop()
+    await Promise.all(servers.map(close))
+  }
+  await startNode()
+  const devnet: Devnet = {
+    chainUrl: anvil.url,
+    nodeUrl: `http://127.0.0.1:${nodePort}`,
+    rollupUrl,
+    deployment,
+    get node() {
+      return node
+    },
+    anvil,
+    get backend() {
+      return backend
+    },
+    stopNode,
+    startNode,
+    stop: async () => {
+      await stopNode()
+      await anvil.stop()
+    },
+  }
+  return devnet
+}

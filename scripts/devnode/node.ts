@@ -1,0 +1,411 @@
+/**
+ * The dev node: plays the rollups node's part on a machine without Docker. It reads InputAdded
+ * events from anvil, serves each input to the back end over the rollup HTTP API, keeps the
+ * outputs Merkle tree, closes epochs, submits claims through the real Authority, and answers
+ * the node's read API. One input is in flight at a time, in input order.
+ */
+import {
+  createPublicClient, createWalletClient, decodeFunctionData, defineChain, encodeFunctionData, http, keccak256,
+  parseEventLogs, type Address, type Hex, type PublicClient, type WalletClient,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { applicationAbi, authorityAbi, inputBoxAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { OutputsMerkleTree } from './merkle.ts'
+import { loadState, saveState, type DeploymentRecord, type EpochRecord, type InputRecord, type NodeState } from './state.ts'
+
+export type FinishVerdict = 'accept' | 'reject'
+
+export type AdvanceStateRequest = {
+  request_type: 'advance_state'
+  data: {
+    metadata: {
+      chain_id: number
+      app_contract: Address
+      msg_sender: Address
+      block_number: number
+      block_timestamp: number
+      prev_randao: Hex
+      input_index: number
+    }
+    payload: Hex
+  }
+}
+export type InspectStateRequest = { request_type: 'inspect_state'; data: { payload: Hex } }
+export type ServedRequest = AdvanceStateRequest | InspectStateRequest
+
+export type InspectStatus = 'Accepted' | 'Rejected' | 'Exception'
+export type InspectResult = { status: InspectStatus; exception?: Hex; reports: { payload: Hex }[]; processedInputCount: number }
+
+type PendingInspect = { payload: Hex; resolve: (result: InspectResult) => void }
+
+type InFlight =
+  | { kind: 'advance'; input: InputRecord; outputs: Hex[]; reports: Hex[] }
+  | { kind: 'inspect'; inspect: PendingInspect; reports: Hex[] }
+
+/** The back end asked for something that only makes sense while an input is in flight. */
+export class NoRequestInFlightError extends Error {
+  override name = 'NoRequestInFlightError' as const
+}
+
+export type DevNodeOptions = {
+  statePath: string
+  chainUrl: string
+  /** Owner of the Authority: the key that submits claims. */
+  ownerKey: Hex
+  /** Where the contracts are, when the state file does not know yet. */
+  deployment?: DeploymentRecord
+  applicationName?: string
+  pollIntervalMs?: number
+  /** How long /finish waits for something to serve before answering 202. */
+  finishWaitMs?: number
+  /** Mine empty blocks to close an epoch once its inputs are processed (anvil only). */
+  autoMine?: boolean
+  log?: (line: string) => void
+}
+
+const now = () => new Date().toISOString()
+
+export class DevNode {
+  readonly #options: Required<Omit<DevNodeOptions, 'deployment' | 'applicationName'>>
+  #state: NodeState
+  readonly #tree: OutputsMerkleTree
+  readonly #public: PublicClient
+  readonly #wallet: WalletClient
+  #inFlight: InFlight | undefined
+  readonly #inspects: PendingInspect[] = []
+  #wake: (() => void)[] = []
+  #timer: NodeJS.Timeout | undefined
+  #ticking = false
+  #stopped = false
+
+  private constructor(options: DevNodeOptions, state: NodeState) {
+    this.#options = {
+      statePath: options.statePath,
+      chainUrl: options.chainUrl,
+      ownerKey: options.ownerKey,
+      pollIntervalMs: options.pollIntervalMs ?? 200,
+      finishWaitMs: options.finishWaitMs ?? 1000,
+      autoMine: options.autoMine ?? true,
+      log: options.log ?? (() => {}),
+    }
+    this.#state = state
+    this.#tree = new OutputsMerkleTree(state.outputs.map((o) => keccak256(o.rawData)))
+    const chain = defineChain({
+      id: state.deployment.chainId,
+      name: 'devnet',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [options.chainUrl] } },
+    })
+    this.#public = createPublicClient({ chain, transport: http(options.chainUrl) })
+    this.#wallet = createWalletClient({ chain, transport: http(options.chainUrl), account: privateKeyToAccount(options.ownerKey) })
+  }
+
+  /** Opens the node on its state file, or on a fresh state for `deployment`. */
+  static async open(options: DevNodeOptions): Promise<DevNode> {
+    const saved = await loadState(options.statePath)
+    if (saved) return new DevNode(options, saved)
+    if (!options.deployment) throw new Error(`No dev node state at ${options.statePath} and no deployment to start from`)
+    const state: NodeState = {
+      version: 1,
+      applicationName: options.applicationName ?? 'cartenix',
+      deployment: options.deployment,
+      nextBlock: options.deployment.deploymentBlock,
+      inputs: [],
+      outputs: [],
+      reports: [],
+      epochs: [],
+    }
+    await saveState(options.statePath, state)
+    return new DevNode(options, state)
+  }
+
+  get state(): Readonly<NodeState> {
+    return this.#state
+  }
+
+  get processedInputCount(): number {
+    return this.#state.inputs.filter((i) => i.status !== 'NONE').length
+  }
+
+  start(): void {
+    const loop = async () => {
+      if (this.#stopped) return
+      await this.tick().catch((error: unknown) => this.#options.log(`dev node: ${(error as Error).message}`))
+      if (!this.#stopped) this.#timer = setTimeout(loop, this.#options.pollIntervalMs)
+    }
+    void loop()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    while (this.#ticking) await new Promise((resolve) => setTimeout(resolve, 20))
+    for (const wake of this.#wake.splice(0)) wake()
+  }
+
+  /** One round: read new events, close what is over, submit claims. Never runs twice at once. */
+  async tick(): Promise<void> {
+    if (this.#ticking) return
+    this.#ticking = true
+    try {
+      await this.#readChain()
+      await this.#closeFinishedEpochs()
+      await this.#submitClaims()
+    } finally {
+      this.#ticking = false
+    }
+  }
+
+  async #save(): Promise<void> {
+    await saveState(this.#options.statePath, this.#state)
+  }
+
+  #notify(): void {
+    for (const wake of this.#wake.splice(0)) wake()
+  }
+
+  #epochOf(blockNumber: number): number {
+    return Math.floor(blockNumber / this.#state.deployment.epochLength)
+  }
+
+  #epoch(index: number): EpochRecord {
+    let epoch = this.#state.epochs.find((e) => e.index === index)
+    if (!epoch) {
+      const length = this.#state.deployment.epochLength
+      epoch = { index, firstBlock: index * length, lastBlock: index * length + length - 1, status: 'OPEN', claimHash: null, claimTransactionHash: null, createdAt: now(), updatedAt: now() }
+      this.#state.epochs.push(epoch)
+      this.#state.epochs.sort((a, b) => a.index - b.index)
+    }
+    return epoch
+  }
+
+  async #readChain(): Promise<void> {
+    const latest = Number(await this.#public.getBlockNumber())
+    if (latest < this.#state.nextBlock) return
+    const { application, inputBox } = this.#state.deployment
+    const fromBlock = BigInt(this.#state.nextBlock)
+    const toBlock = BigInt(latest)
+    const [inputLogs, executedLogs] = await Promise.all([
+      this.#public.getLogs({ address: inputBox, fromBlock, toBlock }),
+      this.#public.getLogs({ address: application, fromBlock, toBlock }),
+    ])
+    for (const log of parseEventLogs({ abi: inputBoxAbi, logs: inputLogs, eventName: 'InputAdded' })) {
+      const args = log.args as { appContract: Address; index: bigint; input: Hex }
+      if (args.appContract.toLowerCase() !== application.toLowerCase()) continue
+      const index = Number(args.index)
+      if (this.#state.inputs.some((i) => i.index === index)) continue
+      const blockNumber = Number(log.blockNumber)
+      const epochIndex = this.#epochOf(blockNumber)
+      this.#epoch(epochIndex)
+      this.#state.inputs.push({
+        index, epochIndex, blockNumber, rawData: args.input, status: 'NONE', transactionHash: log.transactionHash,
+        outputsHash: null, createdAt: now(), updatedAt: now(),
+      })
+    }
+    this.#state.inputs.sort((a, b) => a.index - b.index)
+    for (const log of parseEventLogs({ abi: applicationAbi, logs: executedLogs, eventName: 'OutputExecuted' })) {
+      const args = log.args as { outputIndex: bigint }
+      const output = this.#state.outputs[Number(args.outputIndex)]
+      if (output) output.executionTransactionHash = log.transactionHash
+    }
+    this.#state.nextBlock = latest + 1
+    await this.#save()
+    if (this.#state.inputs.some((i) => i.status === 'NONE')) this.#notify()
+  }
+
+  /** Records the claim (root and proofs) of an epoch whose inputs are all processed. */
+  async #closeEpoch(epoch: EpochRecord): Promise<void> {
+    const root = this.#tree.root()
+    for (const output of this.#state.outputs) {
+      if (output.epochIndex !== epoch.index || output.siblings) continue
+      output.hash = keccak256(output.rawData)
+      output.siblings = this.#tree.siblings(output.index)
+    }
+    epoch.claimHash = root
+    epoch.status = 'CLAIM_COMPUTED'
+    epoch.updatedAt = now()
+    await this.#save()
+    this.#options.log(`dev node: epoch ${epoch.index} closed, outputs root ${root}`)
+  }
+
+  async #closeFinishedEpochs(): Promise<void> {
+    if (this.#inFlight?.kind === 'advance') return
+    const latest = Number(await this.#public.getBlockNumber())
+    for (const epoch of this.#state.epochs.filter((e) => e.status === 'OPEN')) {
+      const pending = this.#state.inputs.some((i) => i.epochIndex === epoch.index && i.status === 'NONE')
+      if (pending) return
+      if (epoch.lastBlock < latest) {
+        await this.#closeEpoch(epoch)
+      } else if (this.#options.autoMine) {
+        // anvil only mines on transactions; mining the rest of the epoch lets its claim go through.
+        await this.#public.request({ method: 'anvil_mine' as never, params: [`0x${(epoch.lastBlock - latest + 1).toString(16)}`] as never })
+        return
+      } else {
+        return
+      }
+    }
+  }
+
+  async #submitClaims(): Promise<void> {
+    for (const epoch of this.#state.epochs.filter((e) => e.status === 'CLAIM_COMPUTED' && e.claimHash)) {
+      const args = [this.#state.deployment.application, BigInt(epoch.lastBlock), epoch.claimHash as Hex] as const
+      const valid = await this.#public.readContract({ address: this.#state.deployment.authority, abi: authorityAbi, functionName: 'isOutputsMerkleRootValid', args: [args[0], args[2]] })
+      if (!valid) {
+        const hash = await this.#wallet.writeContract({ address: this.#state.deployment.authority, abi: authorityAbi, functionName: 'submitClaim', args, chain: this.#wallet.chain, account: this.#wallet.account ?? null })
+        epoch.claimTransactionHash = hash
+        epoch.status = 'CLAIM_SUBMITTED'
+        await this.#save()
+        const receipt = await this.#public.waitForTransactionReceipt({ hash })
+        if (receipt.status !== 'success') {
+          epoch.status = 'CLAIM_REJECTED'
+          await this.#save()
+          throw new Error(`Claim for epoch ${epoch.index} reverted (transaction ${hash})`)
+        }
+      }
+      epoch.status = 'CLAIM_ACCEPTED'
+      epoch.updatedAt = now()
+      await this.#save()
+      this.#options.log(`dev node: epoch ${epoch.index} claim accepted`)
+    }
+  }
+
+  // --- The rollup HTTP API, back-end side ---
+
+  /** Settles what is in flight with the back end's verdict, then waits for the next request. */
+  async finish(verdict: FinishVerdict): Promise<ServedRequest | null> {
+    if (this.#inFlight) await this.#settle(this.#inFlight, verdict === 'accept' ? 'ACCEPTED' : 'REJECTED')
+    const deadline = Date.now() + this.#options.finishWaitMs
+    for (;;) {
+      const next = await this.#next()
+      if (next || this.#stopped) return next
+      const wait = deadline - Date.now()
+      if (wait <= 0) return null
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait)
+        this.#wake.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+
+  async #next(): Promise<ServedRequest | null> {
+    const inspect = this.#inspects.shift()
+    if (inspect) {
+      this.#inFlight = { kind: 'inspect', inspect, reports: [] }
+      return { request_type: 'inspect_state', data: { payload: inspect.payload } }
+    }
+    const input = this.#state.inputs.find((i) => i.status === 'NONE')
+    if (!input) return null
+    // Outputs of a later epoch must not enter the tree before the earlier epoch's claim is computed.
+    for (const epoch of this.#state.epochs.filter((e) => e.status === 'OPEN' && e.index < input.epochIndex)) await this.#closeEpoch(epoch)
+    this.#inFlight = { kind: 'advance', input, outputs: [], reports: [] }
+    const { args } = decodeFunctionData({ abi: inputsAbi, data: input.rawData })
+    const [chainId, appContract, msgSender, blockNumber, blockTimestamp, prevRandao, index, payload] = args as [bigint, Address, Address, bigint, bigint, bigint, bigint, Hex]
+    return {
+      request_type: 'advance_state',
+      data: {
+        metadata: {
+          chain_id: Number(chainId),
+          app_contract: appContract,
+          msg_sender: msgSender,
+          block_number: Number(blockNumber),
+          block_timestamp: Number(blockTimestamp),
+          prev_randao: `0x${prevRandao.toString(16).padStart(64, '0')}`,
+          input_index: Number(index),
+        },
+        payload,
+      },
+    }
+  }
+
+  async #settle(inFlight: InFlight, status: 'ACCEPTED' | 'REJECTED' | 'EXCEPTION', exception?: Hex): Promise<void> {
+    this.#inFlight = undefined
+    if (inFlight.kind === 'inspect') {
+      const inspectStatus: InspectStatus = status === 'ACCEPTED' ? 'Accepted' : status === 'REJECTED' ? 'Rejected' : 'Exception'
+      inFlight.inspect.resolve({
+        status: inspectStatus,
+        ...(exception ? { exception } : {}),
+        reports: inFlight.reports.map((payload) => ({ payload })),
+        processedInputCount: this.processedInputCount,
+      })
+      return
+    }
+    const { input } = inFlight
+    if (status === 'ACCEPTED') {
+      for (const rawData of inFlight.outputs) {
+        const index = this.#tree.append(keccak256(rawData))
+        this.#state.outputs.push({
+          index, inputIndex: input.index, epochIndex: input.epochIndex, rawData,
+          hash: null, siblings: null, executionTransactionHash: null, createdAt: now(),
+        })
+      }
+    }
+    for (const rawData of exception ? [...inFlight.reports, exception] : inFlight.reports) {
+      this.#state.reports.push({ index: this.#state.reports.length, inputIndex: input.index, epochIndex: input.epochIndex, rawData, createdAt: now() })
+    }
+    input.status = status
+    input.outputsHash = this.#tree.root()
+    input.updatedAt = now()
+    await this.#save()
+    this.#options.log(`dev node: input ${input.index} ${status.toLowerCase()}${status === 'ACCEPTED' ? ` with ${inFlight.outputs.length} output(s)` : ''}`)
+  }
+
+  #advanceInFlight(what: string): Extract<InFlight, { kind: 'advance' }> {
+    if (this.#inFlight?.kind !== 'advance') throw new NoRequestInFlightError(`${what} is only allowed while an advance request is being processed`)
+    return this.#inFlight
+  }
+
+  #addOutput(what: string, rawData: Hex): number {
+    const inFlight = this.#advanceInFlight(what)
+    inFlight.outputs.push(rawData)
+    return this.#tree.size + inFlight.outputs.length - 1
+  }
+
+  addNotice(payload: Hex): number {
+    return this.#addOutput('A notice', encodeFunctionData({ abi: outputsAbi, functionName: 'Notice', args: [payload] }))
+  }
+
+  addVoucher(destination: Address, value: bigint, payload: Hex): number {
+    return this.#addOutput('A voucher', encodeFunctionData({ abi: outputsAbi, functionName: 'Voucher', args: [destination, value, payload] }))
+  }
+
+  addDelegateCallVoucher(destination: Address, payload: Hex): number {
+    return this.#addOutput('A delegate-call voucher', encodeFunctionData({ abi: outputsAbi, functionName: 'DelegateCallVoucher', args: [destination, payload] }))
+  }
+
+  addReport(payload: Hex): void {
+    if (!this.#inFlight) throw new NoRequestInFlightError('A report is only allowed while a request is being processed')
+    this.#inFlight.reports.push(payload)
+  }
+
+  async exception(payload: Hex): Promise<void> {
+    if (!this.#inFlight) throw new NoRequestInFlightError('An exception is only allowed while a request is being processed')
+    await this.#settle(this.#inFlight, 'EXCEPTION', payload)
+  }
+
+  // --- Read side ---
+
+  /** Queues an inspect request for the back end and resolves with its verdict and reports. */
+  inspect(payload: Hex, timeoutMs = 60_000): Promise<InspectResult> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const at = this.#inspects.indexOf(pending)
+        if (at >= 0) this.#inspects.splice(at, 1)
+        reject(new Error(`The back end did not take the inspect request within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const pending: PendingInspect = {
+        payload,
+        resolve: (result) => {
+          clearTimeout(timer)
+          resolve(result)
+        },
+      }
+      this.#inspects.push(pending)
+      this.#notify()
+    })
+  }
+}
+
+
