@@ -1,0 +1,82 @@
+/** Test harness: a real devnet (anvil, contracts, dev node, back end) in a temporary directory. */
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPublicClient, createWalletClient, http, parseEventLogs, toHex, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { anvil } from 'viem/chains'
+import { inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
+import { devAccountKey } from '../../scripts/devnode/anvil.ts'
+import { startDevnet, type Devnet, type DevnetOptions } from '../../scripts/devnode/devnet.ts'
+
+export async function startTestDevnet(options: Partial<DevnetOptions> = {}): Promise<Devnet> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'cartenix-devnet-')))
+  return startDevnet({ chainPort: 0, rollupPort: 0, nodePort: 0, ...options, dir })
+}
+
+export function clients(devnet: Devnet) {
+  const transport = http(devnet.chainUrl)
+  return {
+    publicClient: createPublicClient({ chain: anvil, transport }),
+    walletClient: createWalletClient({ chain: anvil, transport, account: privateKeyToAccount(devAccountKey) }),
+  }
+}
+
+/** Sends a payload (text is UTF-8 encoded) through InputBox.addInput; returns the input index. */
+export async function addInput(devnet: Devnet, payload: string | { hex: Hex }): Promise<number> {
+  const { publicClient, walletClient } = clients(devnet)
+  const hash = await walletClient.writeContract({
+    address: devnet.deployment.inputBox,
+    abi: inputBoxAbi,
+    functionName: 'addInput',
+    args: [devnet.deployment.application, typeof payload === 'string' ? toHex(payload) : payload.hex],
+  })
+  const receipt = await publicClient.waitForTransactionReceipt({ hash })
+  const [event] = parseEventLogs({ abi: inputBoxAbi, logs: receipt.logs, eventName: 'InputAdded' })
+  if (!event) throw new Error(`addInput transaction ${hash} emitted no InputAdded event`)
+  return Number((event.args as unknown as { index: bigint }).index)
+}
+
+export async function rpc<T = any>(devnet: Devnet, method: string, params: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(`${devnet.nodeUrl}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { application: devnet.deployment.application, ...params } }),
+  })
+  const body = (await response.json()) as { result?: T; error?: { code: number; message: string } }
+  if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.code })
+  return body.result as T
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+/** Waits until the input is processed and returns its JSON-RPC record. */
+export function waitForInput(devnet: Devnet, index: number) {
+  return waitFor(`input ${index}`, async () => {
+    const { data } = await rpc(devnet, 'cartesi_getInput', { input_index: toHex(index) }).catch(() => ({ data: undefined }))
+    return data && data.status !== 'NONE' ? data : undefined
+  })
+}
+
+/** Waits until the output's epoch is claimed and its proof is there. */
+export function waitForProof(devnet: Devnet, outputIndex: number) {
+  return waitFor(`the proof of output ${outputIndex}`, async () => {
+    const { data } = await rpc(devnet, 'cartesi_getOutput', { output_index: toHex(outputIndex) })
+    if (!data.output_hashes_siblings) return undefined
+    const { data: epoch } = await rpc(devnet, 'cartesi_getEpoch', { epoch_index: data.epoch_index })
+    return epoch.status === 'CLAIM_ACCEPTED' ? data : undefined
+  })
+}
+
+export const reportsOf = async (devnet: Devnet, inputIndex: number) =>
+  ((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(inputIndex) })).data as { raw_data: Hex }[]).map((r) =>
+    JSON.parse(Buffer.from(r.raw_data.slice(2), 'hex').toString('utf8')),
+  )

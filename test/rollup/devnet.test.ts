@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { keccak256, toHex, type Hex } from 'viem'
+import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
+import { decodeBuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { runNix } from '../../dapp/nix/env.ts'
+import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import type { Devnet } from '../../scripts/devnode/devnet.ts'
+import { addInput, clients, reportsOf, rpc, startTestDevnet, waitForInput, waitForProof } from '../harness/devnet.ts'
+
+let devnet: Devnet
+beforeAll(async () => {
+  devnet = await startTestDevnet()
+})
+afterAll(async () => {
+  await devnet?.stop()
+})
+
+const noticeOf = async (inputIndex: number) => {
+  const { data } = await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(inputIndex) })
+  const notice = (data as { index: Hex; raw_data: Hex; decoded_data: { type: string; payload: Hex } }[]).find((o) => o.decoded_data.type === 'Notice')
+  if (!notice) throw new Error(`input ${inputIndex} has no notice`)
+  return { index: Number(notice.index), rawData: notice.raw_data, result: decodeBuildResult(notice.decoded_data.payload) }
+}
+
+const validate = (output: Hex, outputIndex: number, siblings: Hex[]) =>
+  clients(devnet).publicClient.readContract({
+    address: devnet.deployment.application,
+    abi: applicationAbi,
+    functionName: 'validateOutput',
+    args: [output, { outputIndex: BigInt(outputIndex), outputHashesSiblings: siblings }],
+  })
+
+describe('a build request through the rollup', () => {
+  it('builds hello: InputBox → dev node → back end → notice, claimed and valid on-chain', async () => {
+    const payload = '{"attr":"hello"}'
+    const index = await addInput(devnet, payload)
+    const input = await waitForInput(devnet, index)
+    expect(input.status).toBe('ACCEPTED')
+
+    const notice = await noticeOf(index)
+    expect(notice.result).toMatchObject({ version: 1, inputIndex: BigInt(index), system: 'x86_64-linux', success: true, requestHash: keccak256(toHex(payload)) })
+    expect(notice.result.drvPath).toMatch(/^\/nix\/store\/[0-9a-z]{32}-hello-2\.10\.drv$/)
+    const [out] = notice.result.outputs
+    expect(out?.name).toBe('out')
+    const { stdout } = await runNix('nix-store', ['--query', '--hash', out?.path ?? ''])
+    expect(hexToNarHash(out?.narHash ?? '0x')).toBe(stdout.trim())
+    const { stdout: size } = await runNix('nix-store', ['--query', '--size', out?.path ?? ''])
+    expect(out?.narSize).toBe(BigInt(size.trim()))
+
+    const proven = await waitForProof(devnet, notice.index)
+    expect(proven.output_hashes_siblings).toHaveLength(63)
+    await expect(validate(notice.rawData, notice.index, proven.output_hashes_siblings)).resolves.toBeUndefined()
+
+    const tampered = notice.rawData.slice(0, -2) + (notice.rawData.endsWith('00') ? '01' : '00')
+    await expect(validate(tampered as Hex, notice.index, proven.output_hashes_siblings)).rejects.toThrow(/InvalidOutputsMerkleRoot/)
+  })
+
+  it('rejects a malformed request with a report, then still builds the next one', async () => {
+    const bad = await addInput(devnet, '{"attr": 42}')
+    expect((await waitForInput(devnet, bad)).status).toBe('REJECTED')
+    expect((await reportsOf(devnet, bad))[0]).toMatchObject({ type: 'rejected', reason: expect.stringContaining('attr') })
+    const { data: outputs } = await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(bad) })
+    expect(outputs).toEqual([])
+
+    const good = await addInput(devnet, '{"expr":"pkgs: pkgs.hello"}')
+    expect((await waitForInput(devnet, good)).status).toBe('ACCEPTED')
+    expect((await noticeOf(good)).result.success).toBe(true)
+  })
+
+  it('turns a failing build into a notice with success false and a report with the log tail', async () => {
+    const expr = `pkgs: pkgs.mkDerivation { name = "fails-${Date.now()}"; buildPhase = "echo cartenix-expected-failure >&2; exit 3"; }`
+    const index = await addInput(devnet, JSON.stringify({ expr }))
+    expect((await waitForInput(devnet, index)).status).toBe('ACCEPTED')
+    const notice = await noticeOf(index)
+    expect(notice.result.success).toBe(false)
+    expect(notice.result.outputs).toEqual([])
+    const reports = await reportsOf(devnet, index)
+    expect(reports.find((r) => r.type === 'build-failed')?.logTail).toContain('cartenix-expected-failure')
+  })
+
+  it('answers inspect queries: attributes, a recorded result, the sources', async () => {
+    const inspect = async (query: unknown) => {
+      const response = await fetch(`${devnet.nodeUrl}/inspect/${devnet.deployment.application}`, { method: 'POST', body: JSON.stringify(query) })
+      const body = (await response.json()) as { status: string; reports: { payload: Hex }[] }
+      return { status: body.status, report: JSON.parse(Buffer.from(body.reports[0]?.payload.slice(2) ?? '', 'hex').toString('utf8')) }
+    }
+    expect((await inspect({ query: 'attributes' })).report.attributes).toEqual(expect.arrayContaining(['hello', 'lua', 'readline', 'ncurses']))
+    const { result } = await noticeOf(0)
+    const recorded = await inspect({ query: 'result', drvPath: result.drvPath })
+    expect(recorded.report).toMatchObject({ found: true, result: { drvPath: result.drvPath, success: true } })
+    const sources = (await inspect({ query: 'sources' })).report.sources as { name: string; present: boolean }[]
+    expect(sources.find((s) => s.name === 'hello-2.10.tar.gz')?.present).toBe(true)
+    const bad = await inspect({ query: 'everything' })
+    expect(bad.status).toBe('Rejected')
+  })
+
+  it('resumes after a dev node restart without losing or repeating an input', async () => {
+    const before = (await rpc(devnet, 'cartesi_listInputs')).data.length
+    const outputsBefore = (await rpc(devnet, 'cartesi_listOutputs')).pagination.total_count
+    await devnet.stopNode()
+    const whileDown = await addInput(devnet, '{"attr":"hello"}')
+    await devnet.startNode()
+    expect((await waitForInput(devnet, whileDown)).status).toBe('ACCEPTED')
+    const inputs = (await rpc(devnet, 'cartesi_listInputs')).data as { index: Hex; status: string }[]
+    expect(inputs.map((i) => Number(i.index))).toEqual([...Array(before + 1).keys()])
+    expect(inputs.every((i) => i.status !== 'NONE')).toBe(true)
+    const outputs = await rpc(devnet, 'cartesi_listOutputs')
+    expect(outputs.pagination.total_count).toBe(outputsBefore + 1)
+    const notice = await noticeOf(whileDown)
+    const proven = await waitForProof(devnet, notice.index)
+    await expect(validate(notice.rawData, notice.index, proven.output_hashes_siblings)).resolves.toBeUndefined()
+  })
+})
