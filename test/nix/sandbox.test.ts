@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTarget } from '../../dapp/nix/build.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
 import { listFixedOutputs } from '../../dapp/nix/fods.ts'
+import { exec } from '../../scripts/lib/exec.ts'
 
 let requests = 0
 const server = createServer((_request, response) => {
@@ -52,6 +53,19 @@ describe('the sandbox', () => {
     expect(error).toBeInstanceOf(MissingSourcesError)
     expect(String(error)).toContain('not-injected-1.0.tar.gz')
     expect(String(error)).toContain('nothing was built')
+  })
+
+  it('stops a build at its time limit and leaves no builder behind', async () => {
+    const marker = `cartenix-sleeper-${nonce}`
+    const expr = `pkgs: pkgs.mkDerivation { name = "${marker}"; buildPhase = "sleep 600"; }`
+    const started = Date.now()
+    const error = await buildTarget({ expr }, { buildTimeoutMs: 3000 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BuildFailedError)
+    expect((error as BuildFailedError).logTail).toMatch(/timed out after 3 seconds/)
+    expect(Date.now() - started).toBeLessThan(60_000)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const { stdout } = await exec('ps', ['-eo', 'args'])
+    expect(stdout).not.toContain('sleep 600')
   })
 
   it('reports an expression Nix cannot evaluate', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keccak256, toHex, type Hex } from 'viem'
 import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
-import { decodeBuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { decodeBuildResult, decodeCallback } from '../../contracts-client/abi/buildResult.ts'
 import { runNix } from '../../dapp/nix/env.ts'
 import { hexToNarHash } from '../../dapp/nix/hash.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
@@ -65,6 +65,25 @@ describe('a build request through the rollup', () => {
     const good = await addInput(devnet, '{"expr":"pkgs: pkgs.hello"}')
     expect((await waitForInput(devnet, good)).status).toBe('ACCEPTED')
     expect((await noticeOf(good)).result.success).toBe(true)
+  })
+
+  it('rejects expressions that reach for the network or the host, with the reason', async () => {
+    for (const expr of ['pkgs: builtins.readFile /etc/passwd', 'pkgs: import (builtins.fetchurl "http://127.0.0.1:1/x.nix")']) {
+      const index = await addInput(devnet, JSON.stringify({ expr }))
+      expect((await waitForInput(devnet, index)).status).toBe('REJECTED')
+      expect((await reportsOf(devnet, index))[0]).toMatchObject({ type: 'rejected', reason: 'evaluation failed', log: expect.stringContaining('forbidden in restricted mode') })
+    }
+  })
+
+  it('calls a callback contract back through a voucher that carries the result', async () => {
+    const callback = '0x00000000000000000000000000000000000c0ffe' as const
+    const index = await addInput(devnet, JSON.stringify({ attr: 'hello', callback }))
+    expect((await waitForInput(devnet, index)).status).toBe('ACCEPTED')
+    const { data } = await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(index) })
+    const voucher = (data as { decoded_data: { type: string; destination: Hex; value: Hex; payload: Hex } }[]).find((o) => o.decoded_data.type === 'Voucher')
+    expect(voucher?.decoded_data.destination.toLowerCase()).toBe(callback)
+    expect(BigInt(voucher?.decoded_data.value ?? '0x1')).toBe(0n)
+    expect(decodeCallback(voucher?.decoded_data.payload ?? '0x')).toEqual((await noticeOf(index)).result)
   })
 
   it('turns a failing build into a notice with success false and a report with the log tail', async () => {

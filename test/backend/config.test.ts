@@ -1,0 +1,30 @@
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../dapp/config.ts'
+import { exec, CommandFailedError } from '../../scripts/lib/exec.ts'
+
+const main = fileURLToPath(new URL('../../dapp/main.ts', import.meta.url))
+
+describe('back-end configuration', () => {
+  it('stops at once, naming ROLLUP_HTTP_SERVER_URL, when it is missing', async () => {
+    const env = { ...process.env }
+    delete env.ROLLUP_HTTP_SERVER_URL
+    const error = await exec(process.execPath, ['--import', 'tsx', main], { env, timeoutMs: 30_000 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CommandFailedError)
+    expect((error as CommandFailedError).exitCode).toBe(1)
+    expect((error as CommandFailedError).stderr).toContain('ROLLUP_HTTP_SERVER_URL is required')
+  })
+
+  it('reads limits with defaults and refuses nonsense', () => {
+    expect(loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://127.0.0.1:5004/' })).toEqual({
+      rollupUrl: 'http://127.0.0.1:5004',
+      evalTimeoutMs: 60_000,
+      buildTimeoutMs: 1_800_000,
+      logTailBytes: 4096,
+      system: undefined,
+    })
+    expect(loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '5000' }).buildTimeoutMs).toBe(5000)
+    expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '-1' })).toThrow('CARTENIX_BUILD_TIMEOUT_MS')
+    expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'not a url' })).toThrow('ROLLUP_HTTP_SERVER_URL')
+  })
+})
