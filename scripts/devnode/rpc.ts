@@ -5,10 +5,10 @@
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { decodeFunctionData, type Hex } from 'viem'
-import { inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { decodeFunctionData, encodeFunctionData, type Hex } from 'viem'
+import { dataAvailabilityAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
 import type { DevNode } from './node.ts'
-import type { EpochRecord, InputRecord, NodeState, OutputRecord, ReportRecord } from './state.ts'
+import { epochStatus, type EpochRecord, type InputRecord, type NodeState, type OutputRecord, type ReportRecord } from './state.ts'
 
 export const nodeVersion = 'cartenix-devnode-0.1.0'
 
@@ -24,31 +24,36 @@ class RpcError extends Error {
 const toHex = (n: number | bigint) => `0x${n.toString(16)}`
 const hexIndex = z
   .string()
-  .regex(/^0x[0-9a-fA-F]+$/, 'a 0x-prefixed hex number')
+  .regex(/^0[xX][0-9a-fA-F]{1,16}$/, 'expected hex encoded value')
   .transform((s) => Number.parseInt(s.slice(2), 16))
+/** As the real node: a limit of 0 (or none) means 50, and at most 10000 rows come back. */
 const pagination = {
-  limit: z.number().int().min(1).max(10_000).default(50),
+  limit: z.number().int().min(0).default(50).transform((n) => (n === 0 ? 50 : Math.min(n, 10_000))),
   offset: z.number().int().min(0).default(0),
   descending: z.boolean().default(false),
 }
 
 function application(state: NodeState, processedInputs: number) {
   const d = state.deployment
+  const lastChecked = toHex(Math.max(state.nextBlock - 1, 0))
   return {
     name: state.applicationName,
-    iapplication_address: d.application,
-    iconsensus_address: d.authority,
-    iinputbox_address: d.inputBox,
+    iapplication_address: d.application.toLowerCase(),
+    iconsensus_address: d.authority.toLowerCase(),
+    iinputbox_address: d.inputBox.toLowerCase(),
     template_hash: d.templateHash,
-    template_uri: '',
     epoch_length: toHex(d.epochLength),
-    data_availability: '0x',
+    data_availability: encodeFunctionData({ abi: dataAvailabilityAbi, functionName: 'InputBox', args: [d.inputBox] }),
+    consensus_type: 'AUTHORITY',
     state: 'ENABLED',
-    reason: '',
+    reason: null,
     iinputbox_block: toHex(d.deploymentBlock),
-    last_input_check_block: toHex(Math.max(state.nextBlock - 1, 0)),
-    last_output_check_block: toHex(Math.max(state.nextBlock - 1, 0)),
+    last_epoch_check_block: lastChecked,
+    last_input_check_block: lastChecked,
+    last_output_check_block: lastChecked,
     processed_inputs: toHex(processedInputs),
+    created_at: state.epochs[0]?.createdAt ?? new Date(0).toISOString(),
+    updated_at: new Date().toISOString(),
   }
 }
 
@@ -121,13 +126,20 @@ function report(record: ReportRecord) {
   }
 }
 
-function epoch(record: EpochRecord) {
+function epoch(record: EpochRecord, inputs: readonly InputRecord[]) {
+  const own = inputs.filter((i) => i.epochIndex === record.index).map((i) => i.index)
+  const lower = own.length > 0 ? Math.min(...own) : inputs.filter((i) => i.epochIndex < record.index).length
   return {
     index: toHex(record.index),
     first_block: toHex(record.firstBlock),
     last_block: toHex(record.lastBlock),
+    input_index_lower_bound: toHex(lower),
+    input_index_upper_bound: toHex(lower + own.length),
+    machine_hash: null,
     claim_hash: record.claimHash,
     claim_transaction_hash: record.claimTransactionHash,
+    commitment: null,
+    tournament_address: null,
     status: record.status,
     virtual_index: toHex(record.index),
     created_at: record.createdAt,
@@ -150,7 +162,8 @@ function found<T>(item: T | undefined, what: string): { data: T } {
 
 type Method = { params: z.ZodType; run: (node: DevNode, params: never) => unknown }
 
-const app = z.string().min(1)
+/** An application is named by its address (any letter case) or by a name like `cartenix`. */
+const app = z.string().regex(/^(0x[0-9a-fA-F]{40}|[a-z0-9_-]{3,})$/, 'invalid application name')
 
 const methods: Record<string, Method> = {
   cartesi_getNodeVersion: { params: z.object({}).optional(), run: () => ({ data: nodeVersion }) },
@@ -169,16 +182,16 @@ const methods: Record<string, Method> = {
     run: (node: DevNode) => ({ data: toHex(node.processedInputCount) }),
   },
   cartesi_listEpochs: {
-    params: z.object({ application: app, status: z.string().optional(), ...pagination }),
+    params: z.object({ application: app, status: epochStatus.optional(), ...pagination }),
     run: (node: DevNode, p: { status?: string; limit: number; offset: number; descending: boolean }) =>
-      page(node.state.epochs.filter((e) => !p.status || e.status === p.status), p, epoch),
+      page(node.state.epochs.filter((e) => !p.status || e.status === p.status), p, (e) => epoch(e, node.state.inputs)),
   },
   cartesi_getEpoch: {
     params: z.object({ application: app, epoch_index: hexIndex }),
-    run: (node: DevNode, p: { epoch_index: number }) => found(node.state.epochs.map(epoch).find((e) => e.index === toHex(p.epoch_index)), 'Epoch'),
+    run: (node: DevNode, p: { epoch_index: number }) => found(node.state.epochs.map((e) => epoch(e, node.state.inputs)).find((e) => e.index === toHex(p.epoch_index)), 'Epoch'),
   },
   cartesi_listInputs: {
-    params: z.object({ application: app, epoch_index: hexIndex.optional(), sender: z.string().optional(), ...pagination }),
+    params: z.object({ application: app, epoch_index: hexIndex.optional(), sender: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address').optional(), ...pagination }),
     run: (node: DevNode, p: { epoch_index?: number; sender?: string; limit: number; offset: number; descending: boolean }) =>
       page(
         node.state.inputs.filter((i) => p.epoch_index === undefined || i.epochIndex === p.epoch_index).map(input)
@@ -197,7 +210,8 @@ const methods: Record<string, Method> = {
   cartesi_listOutputs: {
     params: z.object({
       application: app, epoch_index: hexIndex.optional(), input_index: hexIndex.optional(),
-      output_type: z.string().optional(), voucher_address: z.string().optional(), ...pagination,
+      output_type: z.string().regex(/^(0x)?[0-9a-fA-F]{8}$/, 'expected exactly 4 bytes').transform((t) => `0x${t.replace(/^0x/, '').toLowerCase()}`).optional(),
+      voucher_address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address').optional(), ...pagination,
     }),
     run: (node: DevNode, p: { epoch_index?: number; input_index?: number; output_type?: string; voucher_address?: string; limit: number; offset: number; descending: boolean }) =>
       page(
@@ -246,10 +260,10 @@ function call(node: DevNode, body: unknown): unknown {
   const parsed = rpcRequest.safeParse(body)
   if (!parsed.success) throw new RpcError(rpcErrorCode.invalidRequest, 'Invalid Request')
   const method = methods[parsed.data.method]
-  if (!method) throw new RpcError(rpcErrorCode.methodNotFound, `Method not found: ${parsed.data.method}`)
+  if (!method) throw new RpcError(rpcErrorCode.methodNotFound, 'Method not found')
   const params = method.params.safeParse(parsed.data.params)
   if (!params.success) {
-    throw new RpcError(rpcErrorCode.invalidParams, `Invalid params: ${params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+    throw new RpcError(rpcErrorCode.invalidParams, `Invalid parameters: ${params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   }
   const appName = (params.data as { application?: string } | undefined)?.application
   if (appName !== undefined && !knowsApplication(node, appName)) throw new RpcError(rpcErrorCode.notFound, 'Application not found')
@@ -263,7 +277,8 @@ export function nodeApi(node: DevNode): Hono {
     try {
       body = await c.req.json()
     } catch {
-      return c.json({ jsonrpc: '2.0', id: null, error: { code: rpcErrorCode.parseError, message: 'Parse error' } })
+      // The real node answers a body that is not JSON with a plain-text 400.
+      return c.text('Invalid JSON', 400)
     }
     const id = (body as { id?: unknown } | null)?.id ?? null
     try {
@@ -274,12 +289,12 @@ export function nodeApi(node: DevNode): Hono {
     }
   })
   api.post('/inspect/:application', async (c) => {
-    if (!knowsApplication(node, c.req.param('application'))) return c.json({ error: 'Application not found' }, 404)
+    if (!knowsApplication(node, c.req.param('application'))) return c.text('Application not found', 404)
     const payload = `0x${Buffer.from(await c.req.arrayBuffer()).toString('hex')}` as Hex
     const result = await node.inspect(payload)
     return c.json({
       status: result.status,
-      ...(result.exception ? { exception: result.exception } : {}),
+      exception: result.exception ?? '',
       reports: result.reports,
       processed_input_count: result.processedInputCount,
     })

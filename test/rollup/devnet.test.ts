@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { keccak256, toHex, type Hex } from 'viem'
+import { getAddress, keccak256, toHex, type Hex } from 'viem'
 import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
 import { decodeBuildResult, decodeCallback } from '../../contracts-client/abi/buildResult.ts'
 import { runNix } from '../../dapp/nix/env.ts'
@@ -111,6 +111,28 @@ describe('a build request through the rollup', () => {
     expect(sources.find((s) => s.name === 'hello-2.10.tar.gz')?.present).toBe(true)
     const bad = await inspect({ query: 'everything' })
     expect(bad.status).toBe('Rejected')
+  })
+
+  it('speaks the rollups node v2 JSON-RPC: hex quantities, pagination, error codes', async () => {
+    expect((await rpc(devnet, 'cartesi_getChainId')).data).toBe('0x7a69')
+    const { data: app } = await rpc(devnet, 'cartesi_getApplication')
+    expect(app).toMatchObject({ iapplication_address: devnet.deployment.application.toLowerCase(), consensus_type: 'AUTHORITY', epoch_length: '0x1' })
+    const count = (await rpc(devnet, 'cartesi_getProcessedInputCount')).data as string
+    expect(count).toMatch(/^0x[0-9a-f]+$/)
+    const page = await rpc(devnet, 'cartesi_listInputs', { limit: 1, offset: 1, descending: true })
+    expect(page.pagination).toEqual({ total_count: Number(count), limit: 1, offset: 1 })
+    expect(page.data[0].index).toBe(`0x${(Number(count) - 2).toString(16)}`)
+    expect(page.data[0].decoded_data.application_contract).toBe(getAddress(devnet.deployment.application))
+    expect((await rpc(devnet, 'cartesi_listOutputs', { limit: 0 })).pagination.limit).toBe(50)
+    const notices = await rpc(devnet, 'cartesi_listOutputs', { output_type: '0xc258d6e5' })
+    expect(notices.data.every((o: { decoded_data: { type: string } }) => o.decoded_data.type === 'Notice')).toBe(true)
+
+    await expect(rpc(devnet, 'cartesi_noSuchMethod')).rejects.toMatchObject({ code: -32601 })
+    await expect(rpc(devnet, 'cartesi_getInput', { input_index: '12' })).rejects.toMatchObject({ code: -32602 })
+    await expect(rpc(devnet, 'cartesi_getInput', { input_index: '0xffff' })).rejects.toMatchObject({ code: -32001, message: 'Input not found' })
+    await expect(rpc(devnet, 'cartesi_getApplication', { application: 'someone-else' })).rejects.toMatchObject({ code: -32001 })
+    const notJson = await fetch(`${devnet.nodeUrl}/rpc`, { method: 'POST', body: '{' })
+    expect(notJson.status).toBe(400)
   })
 
   it('resumes after a dev node restart without losing or repeating an input', async () => {
