@@ -76,6 +76,7 @@ export class DevNode {
   #wake: (() => void)[] = []
   #timer: NodeJS.Timeout | undefined
   #ticking = false
+  #saving: Promise<void> = Promise.resolve()
   #stopped = false
 
   private constructor(options: DevNodeOptions, state: NodeState) {
@@ -156,8 +157,11 @@ export class DevNode {
     }
   }
 
-  async #save(): Promise<void> {
-    await saveState(this.#options.statePath, this.#state)
+  /** Saves one at a time, in order: the file on disk always holds the latest state. */
+  #save(): Promise<void> {
+    const next = this.#saving.then(() => saveState(this.#options.statePath, this.#state))
+    this.#saving = next.catch(() => {})
+    return next
   }
 
   #notify(): void {

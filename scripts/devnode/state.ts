@@ -99,7 +99,11 @@ export async function loadState(path: string): Promise<NodeState | undefined> {
   return text === undefined ? undefined : nodeState.parse(JSON.parse(text))
 }
 
+let saves = 0
+
+/** Writes the whole state to a fresh temporary file, then renames it over the old one. */
 export async function saveState(path: string, state: NodeState): Promise<void> {
-  await writeFile(`${path}.tmp`, JSON.stringify(state))
-  await rename(`${path}.tmp`, path)
+  const temporary = `${path}.${process.pid}.${++saves}.tmp`
+  await writeFile(temporary, JSON.stringify(state))
+  await rename(temporary, path)
 }

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { toHex } from 'viem'
+import type { Devnet } from '../../scripts/devnode/devnet.ts'
+import { addInput, rpc, startTestDevnet, waitForInput } from '../harness/devnet.ts'
+
+// The dev node without a back end: this test plays the back end over the rollup HTTP API.
+let devnet: Devnet
+beforeAll(async () => {
+  devnet = await startTestDevnet({ backend: false })
+})
+afterAll(async () => {
+  await devnet?.stop()
+})
+
+const post = (path: string, body: unknown) =>
+  fetch(`${devnet.rollupUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+async function nextAdvance(verdict: 'accept' | 'reject') {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const response = await post('/finish', { status: verdict })
+    if (response.status === 200) return (await response.json()) as { request_type: string; data: { metadata: { input_index: number }; payload: string } }
+    expect(response.status).toBe(202)
+  }
+  throw new Error('no input was served')
+}
+
+describe('the rollup HTTP API of the dev node', () => {
+  it('answers 202 when there is nothing to do, and refuses outputs outside a request', async () => {
+    expect((await post('/finish', { status: 'accept' })).status).toBe(202)
+    expect((await post('/notice', { payload: '0x00' })).status).toBe(400)
+    expect((await post('/finish', { status: 'maybe' })).status).toBe(400)
+  })
+
+  it('keeps a rejected input\'s reports and drops its notices and vouchers', async () => {
+    const index = await addInput(devnet, 'reject me')
+    const request = await nextAdvance('accept')
+    expect(request).toMatchObject({ request_type: 'advance_state', data: { metadata: { input_index: index }, payload: toHex('reject me') } })
+    expect((await post('/notice', { payload: '0x01' })).status).toBe(201)
+    expect((await post('/voucher', { destination: `0x${'11'.repeat(20)}`, value: `0x${'00'.repeat(32)}`, payload: '0x' })).status).toBe(201)
+    expect((await post('/report', { payload: '0xbeef' })).status).toBe(202)
+    expect((await post('/finish', { status: 'reject' })).status).toBe(202)
+    expect((await waitForInput(devnet, index)).status).toBe('REJECTED')
+    expect((await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(index) })).data).toEqual([])
+    expect((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(index) })).data.map((r: { raw_data: string }) => r.raw_data)).toEqual(['0xbeef'])
+  })
+
+  it('ends an input with an exception: outputs dropped, reports and the exception kept', async () => {
+    const index = await addInput(devnet, 'throw')
+    await nextAdvance('accept')
+    expect((await post('/notice', { payload: '0x02' })).status).toBe(201)
+    const thrown = await post('/exception', { payload: toHex('boom') })
+    expect(thrown.status, await thrown.clone().text()).toBe(200)
+    expect((await waitForInput(devnet, index)).status).toBe('EXCEPTION')
+    expect((await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(index) })).data).toEqual([])
+    const reports = (await rpc(devnet, 'cartesi_listReports', { input_index: toHex(index) })).data.map((r: { raw_data: string }) => r.raw_data)
+    expect(reports).toEqual([toHex('boom')])
+  })
+
+  it('numbers accepted outputs globally, from genesis', async () => {
+    const index = await addInput(devnet, 'accept me')
+    await nextAdvance('accept')
+    const first = (await (await post('/notice', { payload: '0x03' })).json()) as { index: number }
+    const second = (await (await post('/notice', { payload: '0x04' })).json()) as { index: number }
+    expect([first.index, second.index]).toEqual([0, 1])
+    expect((await post('/finish', { status: 'accept' })).status).toBe(202)
+    expect((await waitForInput(devnet, index)).status).toBe('ACCEPTED')
+    const outputs = (await rpc(devnet, 'cartesi_listOutputs')).data
+    expect(outputs.map((o: { index: string; decoded_data: { payload: string } }) => [o.index, o.decoded_data.payload])).toEqual([
+      ['0x0', '0x03'],
+      ['0x1', '0x04'],
+    ])
+  })
+})
