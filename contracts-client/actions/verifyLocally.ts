@@ -1,0 +1,57 @@
+import { keccak256, type Hex } from 'viem'
+import type { BuildResult } from '../abi/buildResult.ts'
+import { CartenixError } from '../errors/base.ts'
+import { parseBuildRequest } from '../../dapp/request.ts'
+import { buildDerivation } from '../../dapp/nix/build.ts'
+import { currentSystem } from '../../dapp/nix/attributes.ts'
+import { narHashToHex } from '../../dapp/nix/hash.ts'
+import { instantiate } from '../../dapp/nix/instantiate.ts'
+
+export type VerifyLocallyParameters = {
+  /** The notice's result. */
+  result: BuildResult
+  /** The request bytes the notice answers (the input's payload): their keccak256 must be the notice's requestHash. */
+  request: Hex
+}
+
+export type OutputComparison = { name: string; claimed: Hex; local: Hex | undefined; matches: boolean }
+
+export type VerifyLocallyReturnType = {
+  /** Everything checked agrees: same drvPath, and every output built here has the claimed NAR hash. */
+  verified: boolean
+  localDrvPath: string
+  drvPathMatches: boolean
+  /** Set when the outputs could not be built here (another system, or a failed notice). */
+  notBuilt?: string
+  outputs: OutputComparison[]
+}
+
+/**
+ * The user's own check, trusting no one: instantiates the same request with the local Nix and
+ * package set, compares the drvPath, builds it in the local sandbox and compares NAR hashes.
+ *
+ * @example
+ * const { verified } = await verifyLocally({ result: notice.result, request: input.payload })
+ */
+export async function verifyLocally(parameters: VerifyLocallyParameters): Promise<VerifyLocallyReturnType> {
+  const { result, request } = parameters
+  if (keccak256(request) !== result.requestHash) {
+    throw new CartenixError(`The request bytes do not hash to the notice's requestHash ${result.requestHash}`)
+  }
+  const parsed = parseBuildRequest(request)
+  if (!parsed.ok) throw new CartenixError(`The notice answers a request that does not parse: ${parsed.reason}`)
+  const [localDrvPath = ''] = await instantiate(parsed.request.target, { system: result.system })
+  const drvPathMatches = localDrvPath === result.drvPath
+  const base = { localDrvPath, drvPathMatches }
+  if (!drvPathMatches) return { ...base, verified: false, notBuilt: 'the local package set gives another derivation', outputs: [] }
+  if (!result.success) return { ...base, verified: true, notBuilt: 'the notice records a failed build', outputs: [] }
+  const here = await currentSystem()
+  if (result.system !== here) return { ...base, verified: false, notBuilt: `this machine builds ${here}, the notice is for ${result.system}`, outputs: [] }
+  const built = await buildDerivation(localDrvPath)
+  const outputs = result.outputs.map((claimed) => {
+    const mine = built.outputs.find((o) => o.name === claimed.name)
+    const local = mine ? narHashToHex(mine.narHash) : undefined
+    return { name: claimed.name, claimed: claimed.narHash, local, matches: local === claimed.narHash && mine?.path === claimed.path }
+  })
+  return { ...base, verified: outputs.length > 0 && outputs.every((o) => o.matches), outputs }
+}

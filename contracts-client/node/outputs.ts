@@ -1,0 +1,25 @@
+import type { Hex } from 'viem'
+import { decodeBuildResult, type BuildResult } from '../abi/buildResult.ts'
+import type { NodeOutput } from './wire.ts'
+
+/** An output as the node lists it, with the Cartenix BuildResult when it is a Cartenix notice. */
+export type CartenixOutput = NodeOutput & { result?: BuildResult }
+
+export function withBuildResult(output: NodeOutput): CartenixOutput {
+  if (output.decoded.type !== 'Notice') return output
+  try {
+    return { ...output, result: decodeBuildResult(output.decoded.payload) }
+  } catch {
+    // Not every notice of an application need be a BuildResult; such notices come back as they are.
+    return output
+  }
+}
+
+/** A report's payload read as UTF-8 JSON, or undefined when it is not. */
+export function reportJson(payload: Hex): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(payload.slice(2), 'hex')))
+  } catch {
+    return undefined
+  }
+}
