@@ -15,6 +15,11 @@ export const backendSettings = z.object({
   CARTENIX_BUILD_TIMEOUT_MS: milliseconds.default(30 * 60_000).describe('Wall-clock limit for building one request.'),
   CARTENIX_LOG_TAIL_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(4096).describe('How much of a failed build log a report carries.'),
   CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
+  CARTENIX_ETHER_PORTAL: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
+    .optional()
+    .describe('The EtherPortal: inputs it sends carry sender and value before the request, which are taken off.'),
 })
 
 export type BackendConfig = {
@@ -23,6 +28,7 @@ export type BackendConfig = {
   buildTimeoutMs: number
   logTailBytes: number
   system?: string
+  etherPortal?: `0x${string}`
 }
 
 export class ConfigError extends Error {
@@ -42,5 +48,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
     buildTimeoutMs: settings.CARTENIX_BUILD_TIMEOUT_MS,
     logTailBytes: settings.CARTENIX_LOG_TAIL_BYTES,
     system: settings.CARTENIX_SYSTEM,
+    etherPortal: settings.CARTENIX_ETHER_PORTAL?.toLowerCase() as `0x${string}` | undefined,
   }
 }

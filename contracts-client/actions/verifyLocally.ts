@@ -1,8 +1,9 @@
-import { keccak256, type Hex } from 'viem'
+import { keccak256, type Address, type Hex } from 'viem'
 import type { BuildResult } from '../abi/buildResult.ts'
 import { CartenixError } from '../errors/base.ts'
 import { parseBuildRequest } from '../../dapp/request.ts'
 import { buildDerivation } from '../../dapp/nix/build.ts'
+import { BuildFailedError } from '../../dapp/nix/errors.ts'
 import { currentSystem } from '../../dapp/nix/attributes.ts'
 import { narHashToHex } from '../../dapp/nix/hash.ts'
 import { instantiate } from '../../dapp/nix/instantiate.ts'
@@ -10,7 +11,7 @@ import { instantiate } from '../../dapp/nix/instantiate.ts'
 export type VerifyLocallyParameters = {
   /** The notice's result. */
   result: BuildResult
-  /** The request bytes the notice answers (the input's payload): their keccak256 must be the notice's requestHash. */
+  /** The request the notice answers: its bytes (see requestBytes) hash to the notice's requestHash. */
   request: Hex
 }
 
@@ -24,6 +25,15 @@ export type VerifyLocallyReturnType = {
   /** Set when the outputs could not be built here (another system, or a failed notice). */
   notBuilt?: string
   outputs: OutputComparison[]
+}
+
+/**
+ * The bytes of a build request as the back end reads them: an input sent through the EtherPortal
+ * is `sender[20] ‖ value[32] ‖ request`; any other input is the request itself.
+ */
+export function requestBytes(input: { payload: Hex; sender?: Address }, etherPortal?: Address): Hex {
+  if (!etherPortal || input.sender?.toLowerCase() !== etherPortal.toLowerCase()) return input.payload
+  return `0x${input.payload.slice(2 + 2 * (20 + 32))}`
 }
 
 /**
@@ -44,10 +54,17 @@ export async function verifyLocally(parameters: VerifyLocallyParameters): Promis
   const drvPathMatches = localDrvPath === result.drvPath
   const base = { localDrvPath, drvPathMatches }
   if (!drvPathMatches) return { ...base, verified: false, notBuilt: 'the local package set gives another derivation', outputs: [] }
-  if (!result.success) return { ...base, verified: true, notBuilt: 'the notice records a failed build', outputs: [] }
   const here = await currentSystem()
   if (result.system !== here) return { ...base, verified: false, notBuilt: `this machine builds ${here}, the notice is for ${result.system}`, outputs: [] }
-  const built = await buildDerivation(localDrvPath)
+  const built = await buildDerivation(localDrvPath).catch((error: unknown) => {
+    if (error instanceof BuildFailedError) return undefined
+    throw error
+  })
+  if (!built || !result.success) {
+    // A failed build is verified by failing here too; a success by succeeding with the same hashes.
+    const agrees = !built && !result.success
+    return { ...base, verified: agrees, notBuilt: built ? 'the notice records a failure, but it built here' : 'the build fails here', outputs: [] }
+  }
   const outputs = result.outputs.map((claimed) => {
     const mine = built.outputs.find((o) => o.name === claimed.name)
     const local = mine ? narHashToHex(mine.narHash) : undefined

@@ -2,12 +2,26 @@
  * The `cartenix` command line. Each subcommand parses its flags, calls the library and prints:
  * human text by default, JSON with --json. Known failures exit non-zero with a clear message.
  */
+import { BaseError as ViemError } from 'viem'
 import { CommandFailedError } from '../../scripts/lib/exec.ts'
-import { EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
+import { BuildFailedError, EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
+import { CartenixError } from '../errors/base.ts'
+import { buildCommand, buildUsage } from './commands/build.ts'
+import { devnetCommand, devnetUsage } from './commands/devnet.ts'
+import { executeCommand, executeUsage } from './commands/execute.ts'
 import { fodsCommand, fodsUsage } from './commands/fods.ts'
+import { outputsCommand, outputsUsage } from './commands/outputs.ts'
+import { verifyCommand, verifyUsage } from './commands/verify.ts'
+import { waitCommand, waitUsage } from './commands/wait.ts'
 import { UsageError } from './usage.ts'
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
+  build: { run: buildCommand, usage: buildUsage },
+  wait: { run: waitCommand, usage: waitUsage },
+  outputs: { run: outputsCommand, usage: outputsUsage },
+  verify: { run: verifyCommand, usage: verifyUsage },
+  execute: { run: executeCommand, usage: executeUsage },
+  devnet: { run: devnetCommand, usage: devnetUsage },
   fods: { run: fodsCommand, usage: fodsUsage },
 }
 
@@ -40,8 +54,18 @@ async function main(argv: string[]): Promise<number> {
       console.error(`cartenix ${name}: ${error.message}\n\n${command.usage}`)
       return 2
     }
-    if (error instanceof EvaluationError || error instanceof MissingSourcesError || error instanceof CommandFailedError) {
+    if (
+      error instanceof CartenixError ||
+      error instanceof EvaluationError ||
+      error instanceof MissingSourcesError ||
+      error instanceof BuildFailedError ||
+      error instanceof CommandFailedError
+    ) {
       console.error(`cartenix ${name}: ${error.message}`)
+      return 1
+    }
+    if (error instanceof ViemError) {
+      console.error(`cartenix ${name}: ${error.shortMessage}`)
       return 1
     }
     throw error

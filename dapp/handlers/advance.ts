@@ -16,7 +16,8 @@ import { resultToJson } from '../results.ts'
  * plus a report with the log tail, and the input is accepted.
  */
 export async function handleAdvance(context: BackendContext, request: AdvanceRequest): Promise<FinishStatus> {
-  const { payload, metadata } = request.data
+  const { metadata } = request.data
+  const payload = requestBytes(context, request)
   const parsed = parseBuildRequest(payload)
   if (!parsed.ok) {
     await sendReport(context, { type: 'rejected', reason: parsed.reason })
@@ -87,6 +88,16 @@ async function publish(context: BackendContext, result: BuildResult, callback: H
     context.log(`input ${result.inputIndex}: voucher ${voucher} to ${callback}`)
   }
   await sendReport(context, { type: result.success ? 'built' : 'failed', result: resultToJson(result) })
+}
+
+/**
+ * The build request's bytes. An input from the EtherPortal is `sender[20] ‖ value[32] ‖ request`;
+ * anything else is the request itself. The notice's requestHash is keccak256 of these bytes.
+ */
+function requestBytes(context: BackendContext, request: AdvanceRequest): Hex {
+  const { payload, metadata } = request.data
+  if (!context.config.etherPortal || metadata.msg_sender.toLowerCase() !== context.config.etherPortal) return payload
+  return `0x${payload.slice(2 + 2 * (20 + 32))}`
 }
 
 function tail(text: string, bytes: number): string {

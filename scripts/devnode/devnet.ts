@@ -117,7 +117,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     node = await DevNode.open({ statePath: join(options.dir, 'node-state.json'), chainUrl: anvil.url, ownerKey: devAccountKey as Hex, deployment, log })
     servers = [await listen(rollupApi(node), rollupPort), await listen(nodeApi(node), nodePort)]
     node.start()
-    if (options.backend ?? true) backend = startBackend(rollupUrl, options.backendEnv, log)
+    if (options.backend ?? true) backend = startBackend(rollupUrl, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log)
   }
   const stopNode = async () => {
     if (backend && backend.exitCode === null) {

@@ -22,6 +22,7 @@ describe('back-end configuration', () => {
       buildTimeoutMs: 1_800_000,
       logTailBytes: 4096,
       system: undefined,
+      etherPortal: undefined,
     })
     expect(loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '5000' }).buildTimeoutMs).toBe(5000)
     expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '-1' })).toThrow('CARTENIX_BUILD_TIMEOUT_MS')

@@ -1,0 +1,32 @@
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { repoRoot } from '../../../dapp/nix/env.ts'
+import { startDevnet } from '../../../scripts/devnode/devnet.ts'
+import { toJson } from '../render.ts'
+
+export const devnetUsage = `cartenix devnet [--dir DIR] [--epoch-length N] [--no-backend] [--json]
+
+Runs a local rollup until Ctrl-C: anvil with the Cartesi Rollups v2.2.0 contracts, the dev node
+(rollup HTTP API on :5004, JSON-RPC and inspect on :10011) and the back end. State is kept in
+DIR (default .cartenix/devnet), so a restart resumes.`
+
+export async function devnetCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string', default: join(repoRoot, '.cartenix', 'devnet') },
+      'epoch-length': { type: 'string', default: '1' },
+      'no-backend': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  })
+  const devnet = await startDevnet({ dir: values.dir, epochLength: Number(values['epoch-length']), backend: !values['no-backend'], log: (line) => console.error(line) })
+  const summary = { chainUrl: devnet.chainUrl, rollupUrl: devnet.rollupUrl, nodeUrl: devnet.nodeUrl, ...devnet.deployment }
+  console.log(values.json ? toJson(summary) : Object.entries(summary).map(([k, v]) => `${k.padEnd(16)} ${v}`).join('\n'))
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  await devnet.stop()
+  return 0
+}

@@ -1,0 +1,70 @@
+/**
+ * The flags every on-chain command shares, with defaults that fit the local devnet: the chain at
+ * 127.0.0.1:8545, the node at 127.0.0.1:10011, the addresses the devnet recorded, anvil's first
+ * development key. The key is never printed.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { z } from 'zod'
+import { repoRoot } from '../../dapp/nix/env.ts'
+import { createNodeClient } from '../node/client.ts'
+import { UsageError } from './usage.ts'
+import { CartenixError } from '../errors/base.ts'
+
+export const connectionOptions = {
+  'rpc-url': { type: 'string' },
+  'node-url': { type: 'string' },
+  application: { type: 'string' },
+  'input-box': { type: 'string' },
+  'ether-portal': { type: 'string' },
+  'private-key': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const
+
+export const connectionUsage = `connection (defaults fit \`npm run devnet\`):
+  --rpc-url URL        chain JSON-RPC              (default http://127.0.0.1:8545, or CARTENIX_RPC_URL)
+  --node-url URL       rollups node, /rpc appended (default http://127.0.0.1:10011, or CARTENIX_NODE_URL)
+  --application ADDR   the Cartenix application    (default: .cartenix/devnet/deployment.json)
+  --input-box ADDR, --ether-portal ADDR            (default: the devnet's)
+  --private-key KEY    signer for transactions     (default: CARTENIX_PRIVATE_KEY, else anvil's first key)
+  --json               one JSON object on stdout`
+
+const anvilKey = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/)
+const devnetDeployment = z.object({ application: address, inputBox: address, etherPortal: address, chainId: z.number() })
+
+export type Connection = Awaited<ReturnType<typeof connect>>
+
+export async function connect(values: { [K in keyof typeof connectionOptions]?: string | boolean }) {
+  const saved = await readFile(join(repoRoot, '.cartenix', 'devnet', 'deployment.json'), 'utf8').then(
+    (text) => devnetDeployment.parse(JSON.parse(text)),
+    () => undefined,
+  )
+  const pick = (flag: string | boolean | undefined, fallback: string | undefined, what: string): Address => {
+    const value = typeof flag === 'string' ? flag : fallback
+    if (!value) throw new UsageError(`no ${what}: pass --${what} (or start the devnet, which records it)`)
+    if (!address.safeParse(value).success) throw new UsageError(`--${what} must be an address, 0x and 40 hex digits`)
+    return value as Address
+  }
+  const rpcUrl = (typeof values['rpc-url'] === 'string' ? values['rpc-url'] : undefined) ?? process.env.CARTENIX_RPC_URL ?? 'http://127.0.0.1:8545'
+  const nodeUrl = ((typeof values['node-url'] === 'string' ? values['node-url'] : undefined) ?? process.env.CARTENIX_NODE_URL ?? 'http://127.0.0.1:10011').replace(/\/$/, '')
+  const key = (typeof values['private-key'] === 'string' ? values['private-key'] : undefined) ?? process.env.CARTENIX_PRIVATE_KEY ?? anvilKey
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new UsageError('--private-key must be 0x and 64 hex digits')
+  const publicClient = createPublicClient({ transport: http(rpcUrl) })
+  const chainId = await publicClient.getChainId().catch((cause: unknown) => {
+    throw new CartenixError(`Cannot reach the chain at ${rpcUrl}: is the devnet running (npm run devnet)?`, { cause })
+  })
+  const chain = { id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } }
+  return {
+    rpcUrl,
+    nodeUrl,
+    application: pick(values.application, saved?.application, 'application'),
+    inputBox: () => pick(values['input-box'], saved?.inputBox, 'input-box'),
+    etherPortal: () => pick(values['ether-portal'], saved?.etherPortal, 'ether-portal'),
+    publicClient: createPublicClient({ chain, transport: http(rpcUrl) }),
+    walletClient: createWalletClient({ chain, transport: http(rpcUrl), account: privateKeyToAccount(key as Hex) }),
+    node: createNodeClient({ url: `${nodeUrl}/rpc` }),
+  }
+}
