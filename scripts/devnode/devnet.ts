@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
-import { createPublicClient, createWalletClient, http, type Hex } from 'viem'
+import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil as anvilChain } from 'viem/chains'
 import { repoRoot } from '../../dapp/nix/env.ts'
@@ -47,6 +47,8 @@ export type Devnet = {
   stopNode: () => Promise<void>
   /** Starts them again on the same state and ports, after stopNode. */
   startNode: () => Promise<void>
+  /** A viem public client on the devnet's chain. */
+  publicClient: () => PublicClient
   stop: () => Promise<void>
 }
 
@@ -143,6 +145,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     },
     stopNode,
     startNode,
+    publicClient: () => createPublicClient({ chain: anvilChain, transport: http(anvil.url) }),
     stop: async () => {
       await stopNode()
       await anvil.stop()

@@ -1,0 +1,84 @@
+/**
+ * `npm start`: the whole round trip on one machine. Brings up a devnet (anvil, the rollups
+ * contracts, the dev node, the back end), asks for GNU hello through InputBox, waits for the
+ * notice and the claim, validates the notice on-chain, prints what was proven, and stops
+ * everything it started. `npm start -- --json` prints one JSON object instead.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createWalletClient, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { anvil } from 'viem/chains'
+import { createNodeClient, requestBuild, validateNotice, waitForProof, waitForResult } from '../contracts-client/index.ts'
+import { progress, toJson } from '../contracts-client/cli/render.ts'
+import { hexToNarHash } from '../dapp/nix/hash.ts'
+import { devAccountKey } from './devnode/anvil.ts'
+import { startDevnet, type Devnet } from './devnode/devnet.ts'
+
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, attr: { type: 'string', default: 'hello' } } })
+const say = (line: string) => {
+  if (!values.json) console.error(line)
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'cartenix-start-'))
+let devnet: Devnet | undefined
+const cleanUp = async () => {
+  await devnet?.stop()
+  await rm(dir, { recursive: true, force: true })
+}
+process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
+
+try {
+  say('starting anvil, deploying the Cartesi Rollups v2.2.0 contracts, starting the dev node and the back end…')
+  devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, log: () => {} })
+  const application = devnet.deployment.application
+  const walletClient = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devAccountKey) })
+  const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
+
+  const sent = await requestBuild(walletClient, { application, inputBox: devnet.deployment.inputBox, request: { attr: values.attr } })
+  say(`requested ${values.attr}: input ${sent.inputIndex} (transaction ${sent.transactionHash})`)
+  const indicator = values.json ? { update: () => {}, done: () => {} } : progress(`input ${sent.inputIndex}`)
+  const { notice } = await waitForResult(node, { application, inputIndex: sent.inputIndex, onStatus: indicator.update })
+  indicator.update('waiting for the claim')
+  const proven = await waitForProof(node, { application, outputIndex: notice.index }).finally(() => indicator.done())
+  const validation = await validateNotice(devnet.publicClient(), { application, output: proven })
+
+  const result = notice.result
+  const summary = {
+    inputIndex: sent.inputIndex,
+    outputIndex: notice.index,
+    drvPath: result.drvPath,
+    system: result.system,
+    success: result.success,
+    outputs: result.outputs.map((o) => ({ name: o.name, path: o.path, narHash: o.narHash, nixNarHash: hexToNarHash(o.narHash), narSize: o.narSize })),
+    validatedOnChain: validation.valid,
+    ...(validation.valid ? {} : { reason: validation.reason }),
+    application,
+    chainUrl: devnet.chainUrl,
+  }
+  if (values.json) {
+    console.log(toJson(summary))
+  } else {
+    console.log(`input index   ${summary.inputIndex}`)
+    console.log(`drvPath       ${summary.drvPath}`)
+    for (const output of summary.outputs) {
+      console.log(`output path   ${output.path}   (${output.name})`)
+      console.log(`NAR hash      ${output.narHash}`)
+      console.log(`              ${output.nixNarHash}`)
+      console.log(`NAR size      ${output.narSize} bytes`)
+    }
+    console.log(
+      validation.valid
+        ? `on-chain      validated: Application.validateOutput accepted output ${notice.index} against the claim of epoch ${proven.epochIndex}`
+        : `on-chain      NOT validated: ${validation.reason}`,
+    )
+  }
+  process.exitCode = validation.valid && result.success ? 0 : 1
+} catch (error) {
+  console.error(`npm start: ${(error as Error).message}`)
+  process.exitCode = 1
+} finally {
+  await cleanUp()
+}
