@@ -63,16 +63,16 @@ export async function fetchDeb(lock: SeedLock, pkg: SeedPackage): Promise<string
 }
 
 /** Moves everything under `from` into `to`, merging directories that exist on both sides. */
-async function mergeInto(from: string, to: string): Promise<void> {
+async function mergeInto(from: string, to: string, root = from): Promise<void> {
   await mkdir(to, { recursive: true })
   for (const entry of await readdir(from)) {
     const source = join(from, entry)
     const target = join(to, entry)
     const sourceIsDir = (await lstat(source)).isDirectory()
     if (sourceIsDir && (await exists(target)) && (await lstat(target)).isDirectory()) {
-      await mergeInto(source, target)
+      await mergeInto(source, target, root)
     } else if (await exists(target)) {
-      throw new Error(`Seed merge conflict: both /${relative(to, target)} and its /usr twin exist`)
+      throw new Error(`Seed merge conflict: ${relative(root, source)} exists both under /${relative(join(root, '..'), root)} and under /usr`)
     } else {
       await rename(source, target)
     }
@@ -103,7 +103,11 @@ async function* walk(dir: string): AsyncGenerator<string> {
  */
 async function normalizeTree(stage: string): Promise<void> {
   for (const dir of mergedTopDirs) {
-    if (await exists(join(stage, dir))) await mergeInto(join(stage, dir), join(stage, 'usr', dir))
+    const top = join(stage, dir)
+    if (!(await exists(top))) continue
+    // Newer suites (trixie) ship /bin -> usr/bin themselves: already merged.
+    if ((await lstat(top)).isSymbolicLink()) await unlink(top)
+    else await mergeInto(top, join(stage, 'usr', dir))
   }
   for (const dir of prunedDirectories) await rm(join(stage, dir), { recursive: true, force: true })
   // Only usr/ matters to a build; the rest of base-files' skeleton (etc, var, boot, ...) is dropped.
