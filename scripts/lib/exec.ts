@@ -36,7 +36,7 @@ export function exec(file: string, args: readonly string[], options: ExecOptions
     const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs,
     })
     const stdout: Buffer[] = []
@@ -52,6 +52,11 @@ export function exec(file: string, args: readonly string[], options: ExecOptions
       if (code === 0) resolve(result)
       else reject(new CommandFailedError({ command, exitCode: code, stderr: result.stderr }))
     })
-    child.stdin.end(options.input ?? '')
+    if (options.input !== undefined && child.stdin) {
+      // A child may exit without reading its input; that EPIPE is the child's business, and its
+      // exit status (handled above) says whether it failed.
+      child.stdin.on('error', () => {})
+      child.stdin.end(options.input)
+    }
   })
 }
