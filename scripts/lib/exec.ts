@@ -41,8 +41,8 @@ export function exec(file: string, args: readonly string[], options: ExecOptions
     })
     const stdout: Buffer[] = []
     const stderr: Buffer[] = []
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr.push(chunk)
       if (options.echoStderr) process.stderr.write(chunk)
     })
