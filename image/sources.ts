@@ -1,9 +1,8 @@
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { exec, CommandFailedError } from '../scripts/lib/exec.ts'
-import { repoRoot } from '../dapp/nix/env.ts'
+import { imageDir, repoRoot } from '../dapp/nix/env.ts'
 import { addFixed, fixedOutputPath, invalidPaths } from '../dapp/nix/store.ts'
 import { HashMismatchError, sha256File } from './seed/build.ts'
 
@@ -20,7 +19,7 @@ export type LockedSource = z.infer<typeof lockedSource>
 
 export const sourceLock = z.object({ sources: z.array(lockedSource).min(1) })
 
-export const sourceLockPath = fileURLToPath(new URL('./sources.lock.json', import.meta.url))
+export const sourceLockPath = join(imageDir, 'sources.lock.json')
 
 export async function readSourceLock(): Promise<LockedSource[]> {
   return sourceLock.parse(JSON.parse(await readFile(sourceLockPath, 'utf8'))).sources

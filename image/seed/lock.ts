@@ -1,9 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { exec } from '../../scripts/lib/exec.ts'
-import { repoRoot } from '../../dapp/nix/env.ts'
+import { imageDir, repoRoot } from '../../dapp/nix/env.ts'
 import type { SeedArch, SeedRecipe } from './recipe.ts'
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
@@ -33,7 +32,7 @@ export const seedLock = z.object({
 export type SeedLock = z.infer<typeof seedLock>
 
 export function seedLockPath(arch: SeedArch): string {
-  return fileURLToPath(new URL(`./${arch}.lock.json`, import.meta.url))
+  return join(imageDir, 'seed', `${arch}.lock.json`)
 }
 
 export async function readSeedLock(arch: SeedArch): Promise<SeedLock> {

@@ -25,7 +25,10 @@ while read -r file; do
   magic=$("$bb" head -c 4 "$file")
   if [ "$magic" = "$elf" ]; then
     if patchelf --print-interpreter "$file" > /dev/null 2>&1; then
-      patchelf --set-interpreter "$loader" --set-rpath "$libs" "$file"
+      # RUNPATH first, interpreter second, in two runs: patchelf 0.18 doing both at once (or in
+      # the other order) leaves riscv64 gcc crashing at start.
+      patchelf --set-rpath "$libs" "$file"
+      patchelf --set-interpreter "$loader" "$file"
     elif patchelf --print-rpath "$file" > /dev/null 2>&1; then
       # A shared library: RUNPATH is not inherited by a library's own dependencies.
       patchelf --set-rpath "$libs" "$file"
@@ -37,4 +40,4 @@ while read -r file; do
 done < "$TMPDIR/files"
 
 # The seed must run on its own before anything is built with it.
-"$out/usr/bin/bash" -c 'echo "seed: $BASH_VERSION"; "$1/usr/bin/gcc" --version | "$1/usr/bin/head" -n 1' bash "$out"
+"$out/usr/bin/bash" -c 'set -e; echo "seed: bash $BASH_VERSION"; "$1/usr/bin/gcc" --version | "$1/usr/bin/head" -n 1; "$1/usr/bin/ld" --version | "$1/usr/bin/head" -n 1' bash "$out"

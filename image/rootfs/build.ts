@@ -1,0 +1,145 @@
+/**
+ * `npm run image`: the riscv64 root file system of the Cartesi machine, made without Docker.
+ *
+ *   1. mmdebstrap a Debian trixie riscv64 tree with Node.js, Nix and busybox (qemu-user runs the
+ *      maintainer scripts);
+ *   2. install Cartenix's nix.conf, the package set and locks, and the back end bundled for Node;
+ *   3. put the riscv64 seed (same recipe as amd64) and the locked sources in the tree's Nix store
+ *      with `nix-store --add-fixed`, run inside the tree; build the seed there;
+ *   4. pack the tree as an ext2 image with genext2fs, the way the Cartesi CLI does.
+ */
+import { cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { build as bundle } from 'esbuild'
+import { exec } from '../../scripts/lib/exec.ts'
+import { repoRoot } from '../../dapp/nix/env.ts'
+import { listFixedOutputs } from '../../dapp/nix/fods.ts'
+import { ensureSeed, seedStorePaths } from '../seed/index.ts'
+import { readSeedLock } from '../seed/lock.ts'
+import { seedRecipe } from '../seed/recipe.ts'
+import { ensureSources, readSourceLock } from '../sources.ts'
+import { enterChroot, type Chroot } from './chroot.ts'
+import { ensureImageHost } from './host.ts'
+
+export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
+export const rootfsDir = join(imageWorkDir, 'rootfs')
+export const ext2Path = join(imageWorkDir, 'rootfs.ext2')
+/** Where the back end and the image's files live inside the machine (CARTENIX_ROOT). */
+export const machineRoot = '/opt/cartenix'
+
+/** Debian packages of the machine: Node.js for the back end, Nix, busybox. */
+export const machinePackages = ['nodejs', 'nix-bin', 'busybox-static'] as const
+
+/**
+ * qemu-user cannot emulate clone() with namespace flags (CLONE_NEWNS, CLONE_NEWPID, …), so
+ * Nix's sandbox cannot start under it. Builds run inside the emulated tree therefore run
+ * unsandboxed; the machine's own nix.conf keeps `sandbox = true` for the real Cartesi machine.
+ */
+export const emulationNixConfig = 'sandbox = false'
+
+export type ImageOptions = {
+  /** Only the sources these attributes need; every locked source when absent. */
+  attrs?: readonly string[]
+  /** Make the Debian tree anew even if one exists. */
+  fresh?: boolean
+  log?: (line: string) => void
+}
+
+export type ImageResult = { rootfs: string; ext2: string; rootfsBytes: number; ext2Bytes: number }
+
+async function duBytes(path: string): Promise<number> {
+  const { stdout } = await exec('du', ['-sb', path])
+  return Number(stdout.split('\t')[0])
+}
+
+async function debianTree(fresh: boolean, log: (line: string) => void): Promise<void> {
+  if (!fresh && (await stat(join(rootfsDir, 'usr/bin/node')).then(() => true, () => false))) return
+  const recipe = seedRecipe('riscv64')
+  const staging = `${rootfsDir}.new`
+  await rm(staging, { recursive: true, force: true })
+  log(`image: mmdebstrap ${recipe.suite} riscv64 with ${machinePackages.join(', ')}`)
+  await exec(
+    'mmdebstrap',
+    ['--arch=riscv64', '--variant=essential', `--include=${machinePackages.join(',')}`, '--mode=root', recipe.suite, staging, recipe.mirror],
+    // Timestamps from SOURCE_DATE_EPOCH: the same package versions give the same tree.
+    { env: { ...process.env, SOURCE_DATE_EPOCH: '1' } },
+  )
+  await rm(rootfsDir, { recursive: true, force: true })
+  await rename(staging, rootfsDir)
+}
+
+async function installCartenix(log: (line: string) => void): Promise<void> {
+  const target = join(rootfsDir, machineRoot.slice(1))
+  await rm(target, { recursive: true, force: true })
+  await mkdir(join(target, 'image', 'seed'), { recursive: true })
+  for (const entry of ['nix', 'pkgs', 'sources.lock.json']) await cp(join(repoRoot, 'image', entry), join(target, 'image', entry), { recursive: true })
+  for (const lock of await readdir(join(repoRoot, 'image', 'seed'))) {
+    if (lock.endsWith('.lock.json')) await cp(join(repoRoot, 'image', 'seed', lock), join(target, 'image', 'seed', lock))
+  }
+  await mkdir(join(rootfsDir, 'etc/nix'), { recursive: true })
+  await cp(join(repoRoot, 'image/nix/nix.conf'), join(rootfsDir, 'etc/nix/nix.conf'))
+  log('image: bundling the back end')
+  await bundle({
+    entryPoints: [join(repoRoot, 'dapp/main.ts')],
+    outfile: join(target, 'backend.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // Some dependencies still call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as __cartenixRequire } from 'node:module'; const require = __cartenixRequire(import.meta.url);" },
+    logLevel: 'warning',
+  })
+  await writeFile(join(rootfsDir, 'etc/profile.d/cartenix.sh'), `export CARTENIX_ROOT=${machineRoot}\nexport ROLLUP_HTTP_SERVER_URL=\${ROLLUP_HTTP_SERVER_URL:-http://127.0.0.1:5004}\n`)
+}
+
+/** Copies a host store path into the tree and adds it there by content; checks the path agrees. */
+async function inject(chroot: Chroot, storePath: string, name: string, mode: 'flat' | 'recursive'): Promise<void> {
+  const inbox = join(rootfsDir, 'tmp', 'cartenix-inbox')
+  await mkdir(inbox, { recursive: true })
+  await cp(storePath, join(inbox, name), { recursive: true })
+  const { stdout } = await chroot.run('nix-store', ['--add-fixed', ...(mode === 'recursive' ? ['--recursive'] : []), 'sha256', `/tmp/cartenix-inbox/${name}`])
+  await rm(join(inbox, name), { recursive: true, force: true })
+  if (stdout.trim() !== storePath) throw new Error(`Injected ${name} landed at ${stdout.trim()}, expected ${storePath}`)
+}
+
+export async function buildImage(options: ImageOptions = {}): Promise<ImageResult> {
+  const log = options.log ?? (() => {})
+  await ensureImageHost(log)
+  await debianTree(options.fresh ?? false, log)
+  await installCartenix(log)
+
+  const lock = await readSeedLock('riscv64')
+  await ensureSeed('riscv64', log)
+  const seed = await seedStorePaths(lock)
+  const sources = options.attrs
+    ? (await Promise.all(options.attrs.map((attr) => listFixedOutputs({ attr }, { system: 'riscv64-linux' })))).flat().filter((f) => !f.name.startsWith('cartenix-seed'))
+    : await ensureSources()
+  const chroot = await enterChroot(rootfsDir)
+  try {
+    log('image: adding the seed and the sources to the machine\'s Nix store')
+    await inject(chroot, seed.tarball, lock.outputs.tarball.name, 'flat')
+    await inject(chroot, seed.busybox, lock.outputs.busybox.name, 'recursive')
+    const locked = await readSourceLock()
+    for (const source of sources) {
+      if (!locked.some((s) => s.name === source.name)) throw new Error(`${source.name} is not a locked source`)
+      await inject(chroot, source.storePath, source.name, 'flat')
+    }
+    log('image: building the riscv64 seed inside the machine (emulated)')
+    await chroot.run('nix-build', [`${machineRoot}/image/pkgs`, '--attr', 'stdenv', '--argstr', 'system', 'riscv64-linux', '--no-out-link'], {
+      env: { ...process.env, NIX_CONFIG: emulationNixConfig },
+    })
+  } finally {
+    await chroot.release()
+  }
+  await rm(join(rootfsDir, 'tmp', 'cartenix-inbox'), { recursive: true, force: true })
+
+  log('image: packing the ext2 image')
+  const rootfsBytes = await duBytes(rootfsDir)
+  const { stdout: files } = await exec('bash', ['-c', 'find "$1" -xdev | wc -l', 'find', rootfsDir])
+  // Room for builds inside the machine: the tree plus a quarter, plus 512 MiB.
+  const blocks = Math.ceil((rootfsBytes * 1.25 + 512 * 1024 * 1024) / 4096)
+  await rm(ext2Path, { force: true })
+  await exec('genext2fs', ['--faketime', '--block-size', '4096', '--size-in-blocks', String(blocks), '--number-of-inodes', String(Number(files) * 2 + 20_000), '--root', rootfsDir, ext2Path])
+  return { rootfs: rootfsDir, ext2: ext2Path, rootfsBytes, ext2Bytes: (await stat(ext2Path)).size }
+}

@@ -1,0 +1,62 @@
+/**
+ * A throwaway devnet for the bench: the project's own startDevnet on free loopback ports, in a
+ * temporary directory that is removed afterwards, plus the clients the bench talks through.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createWalletClient, http, type Account, type Chain, type Transport, type WalletClient } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { anvil } from 'viem/chains'
+import {
+  createNodeClient, requestBuild, waitForResult,
+  type BuildRequestInput, type NodeClient, type RequestBuildReturnType, type WaitForResultReturnType,
+} from '../../contracts-client/index.ts'
+import { devAccountKey } from '../devnode/anvil.ts'
+import { startDevnet, type Devnet } from '../devnode/devnet.ts'
+
+export type BenchChain = {
+  devnet: Devnet
+  wallet: WalletClient<Transport, Chain, Account>
+  node: NodeClient
+  /** InputBox.addInput through the client library; resolves once the receipt is back. */
+  send: (request: BuildRequestInput) => Promise<RequestBuildReturnType>
+  /** Follows an input to its notice (waitForResult); InputNotAcceptedError if it was rejected. */
+  result: (inputIndex: bigint, options: { pollIntervalMs: number; timeoutMs: number }) => Promise<WaitForResultReturnType>
+  /** The back end's last log lines, to explain a failure. */
+  backendLog: () => string[]
+  stop: () => Promise<void>
+}
+
+const keptLogLines = 40
+
+export async function startBenchChain(options: { backend: boolean }): Promise<BenchChain> {
+  const dir = await mkdtemp(join(tmpdir(), 'cartenix-bench-'))
+  const lines: string[] = []
+  const log = (line: string) => {
+    lines.push(line)
+    if (lines.length > keptLogLines) lines.shift()
+  }
+  let devnet: Devnet
+  try {
+    devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, backend: options.backend, log })
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
+  const wallet = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devAccountKey) })
+  const { application, inputBox } = devnet.deployment
+  const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
+  return {
+    devnet,
+    wallet,
+    node,
+    send: (request) => requestBuild(wallet, { application, inputBox, request }),
+    result: (inputIndex, options) => waitForResult(node, { application, inputIndex, ...options }),
+    backendLog: () => [...lines],
+    stop: async () => {
+      await devnet.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

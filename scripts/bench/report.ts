@@ -1,0 +1,47 @@
+/**
+ * What the bench prints and saves. Targets are printed beside the measured figure and marked met
+ * or not met; they are never asserted, since one noisy run must not fail anything.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+
+export type Status = 'met' | 'not met' | 'no target' | 'not measured'
+
+export type Row = {
+  /** The issue's item number (1 to 6). */
+  item: number
+  what: string
+  figure: string
+  target: string
+  status: Status
+}
+
+/** A section's outcome: rows for the table, raw numbers for the JSON file, notes on method. */
+export type SectionResult = { rows: Row[]; data: Record<string, unknown>; notes: string[] }
+
+export const judged = (met: boolean): Status => (met ? 'met' : 'not met')
+
+/** A section that could not run says so in the table, in its own row, instead of aborting the bench. */
+export function failedSection(item: number, what: string, error: unknown): SectionResult {
+  const message = error instanceof Error ? error.message.split('\n')[0] ?? error.name : String(error)
+  return {
+    rows: [{ item, what, figure: `not measured: ${message}`, target: '', status: 'not measured' }],
+    data: { error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+    notes: [],
+  }
+}
+
+/** A fixed-width table; long figures wrap nothing, they just widen their column. */
+export function renderTable(rows: readonly Row[]): string {
+  const header = ['#', 'measurement', 'figure', 'target', 'status']
+  const cells = rows.map((r) => [String(r.item), r.what, r.figure, r.target || '-', r.status])
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)))
+  const line = (c: readonly string[]) => c.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)
+  await writeFile(path, `${text}\n`)
+}
