@@ -93,6 +93,17 @@ async function installCartenix(log: (line: string) => void): Promise<void> {
   await writeFile(join(rootfsDir, 'etc/profile.d/cartenix.sh'), `export CARTENIX_ROOT=${machineRoot}\nexport ROLLUP_HTTP_SERVER_URL=\${ROLLUP_HTTP_SERVER_URL:-http://127.0.0.1:5004}\n`)
 }
 
+/**
+ * The Docker build context image/Dockerfile copies from: the same files this recipe puts in
+ * the tree (/opt/cartenix) and in its store (the inbox), for the Cartesi CLI path.
+ */
+async function dockerContext(storePaths: { path: string; name: string }[]): Promise<void> {
+  const context = join(imageWorkDir, 'context')
+  await rm(context, { recursive: true, force: true })
+  await cp(join(rootfsDir, machineRoot.slice(1)), join(context, machineRoot.slice(1)), { recursive: true })
+  for (const { path, name } of storePaths) await cp(path, join(context, 'inbox', name), { recursive: true })
+}
+
 /** Copies a host store path into the tree and adds it there by content; checks the path agrees. */
 async function inject(chroot: Chroot, storePath: string, name: string, mode: 'flat' | 'recursive'): Promise<void> {
   const inbox = join(rootfsDir, 'tmp', 'cartenix-inbox')
@@ -115,6 +126,11 @@ export async function buildImage(options: ImageOptions = {}): Promise<ImageResul
   const sources = options.attrs
     ? (await Promise.all(options.attrs.map((attr) => listFixedOutputs({ attr }, { system: 'riscv64-linux' })))).flat().filter((f) => !f.name.startsWith('cartenix-seed'))
     : await ensureSources()
+  await dockerContext([
+    { path: seed.tarball, name: lock.outputs.tarball.name },
+    { path: seed.busybox, name: lock.outputs.busybox.name },
+    ...sources.map((s) => ({ path: s.storePath, name: s.name })),
+  ])
   const chroot = await enterChroot(rootfsDir)
   try {
     log('image: adding the seed and the sources to the machine\'s Nix store')

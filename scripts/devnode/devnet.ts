@@ -31,8 +31,13 @@ export type DevnetOptions = {
   /** Start the back end as a host process (default true). */
   backend?: boolean
   backendEnv?: NodeJS.ProcessEnv
+  /** How to run the back end, when not as a host process (e.g. inside the riscv64 tree). */
+  backendCommand?: BackendCommand
   log?: (line: string) => void
 }
+
+/** A program and its arguments that run the back end; the environment is added to the caller's. */
+export type BackendCommand = { file: string; args: string[] }
 
 export type Devnet = {
   chainUrl: string
@@ -90,8 +95,15 @@ async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, log
   return record
 }
 
-export function startBackend(rollupUrl: string, env: NodeJS.ProcessEnv = {}, log: (line: string) => void = () => {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'dapp/main.ts')], {
+export const hostBackend: BackendCommand = { file: process.execPath, args: ['--import', 'tsx', join(repoRoot, 'dapp/main.ts')] }
+
+export function startBackend(
+  rollupUrl: string,
+  env: NodeJS.ProcessEnv = {},
+  log: (line: string) => void = () => {},
+  command: BackendCommand = hostBackend,
+): ChildProcess {
+  const child = spawn(command.file, command.args, {
     cwd: repoRoot,
     env: { ...process.env, ...env, ROLLUP_HTTP_SERVER_URL: rollupUrl },
     stdio: ['ignore', 'inherit', 'pipe'],
@@ -119,7 +131,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     node = await DevNode.open({ statePath: join(options.dir, 'node-state.json'), chainUrl: anvil.url, ownerKey: devAccountKey as Hex, deployment, log })
     servers = [await listen(rollupApi(node), rollupPort), await listen(nodeApi(node), nodePort)]
     node.start()
-    if (options.backend ?? true) backend = startBackend(rollupUrl, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log)
+    if (options.backend ?? true) {
+      backend = startBackend(rollupUrl, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, options.backendCommand)
+    }
   }
   const stopNode = async () => {
     if (backend && backend.exitCode === null) {
