@@ -25,6 +25,8 @@ export type SeedRecipe = {
 const tools = [
   'bash', 'coreutils', 'tar', 'gzip', 'xz-utils', 'bzip2', 'sed', 'grep', 'gawk', 'make', 'diffutils',
   'findutils', 'patch', 'gcc', 'cpp', 'binutils', 'libc6-dev', 'patchelf', 'busybox-static',
+  // Current config.guess and config.sub: old tarballs' copies do not know riscv64.
+  'autotools-dev',
 ] as const
 
 export const seedRecipes: Record<SeedArch, SeedRecipe> = {

@@ -56,6 +56,19 @@ defaultUnpackPhase() {
 defaultPatchPhase() {
   for patch in ${patches:-}; do patch -p1 < "$patch"; done
   patchShebangs .
+  updateGnuConfig
+}
+
+# Tarballs from before riscv64 carry a config.guess and config.sub that cannot name it; the
+# seed's current copies (Debian's autotools-dev) replace them, keeping their mtimes.
+updateGnuConfig() {
+  local file
+  find . -type f \( -name config.guess -o -name config.sub \) -print0 |
+    while IFS= read -r -d '' file; do
+      touch -r "$file" "$TMPDIR/.gnu-config-mtime"
+      cat "$seed/usr/share/misc/${file##*/}" > "$file"
+      touch -r "$TMPDIR/.gnu-config-mtime" "$file"
+    done
 }
 
 defaultConfigurePhase() {
