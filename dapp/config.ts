@@ -13,6 +13,9 @@ export const backendSettings = z.object({
     .describe('The rollup HTTP API the back end takes inputs from and sends outputs to.'),
   CARTENIX_EVAL_TIMEOUT_MS: milliseconds.default(60_000).describe('Wall-clock limit for evaluating one request.'),
   CARTENIX_BUILD_TIMEOUT_MS: milliseconds.default(30 * 60_000).describe('Wall-clock limit for building one request.'),
+  CARTENIX_EVAL_MEMORY_MB: z.coerce.number().int().min(64).default(4096).describe('Address space the evaluator may use, MiB.'),
+  CARTENIX_BUILD_MAX_FILE_MB: z.coerce.number().int().min(1).default(4096).describe('Largest file a build may write, MiB.'),
+  CARTENIX_BUILD_MAX_PROCESSES: z.coerce.number().int().min(16).default(1024).describe('Processes a build may run at once.'),
   CARTENIX_LOG_TAIL_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(4096).describe('How much of a failed build log a report carries.'),
   CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
   CARTENIX_ETHER_PORTAL: z
@@ -25,7 +28,10 @@ export const backendSettings = z.object({
 export type BackendConfig = {
   rollupUrl: string
   evalTimeoutMs: number
+  evalMemoryBytes: number
   buildTimeoutMs: number
+  buildMaxFileBytes: number
+  buildMaxProcesses: number
   logTailBytes: number
   system?: string
   etherPortal?: `0x${string}`
@@ -45,7 +51,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
   return {
     rollupUrl: settings.ROLLUP_HTTP_SERVER_URL.replace(/\/$/, ''),
     evalTimeoutMs: settings.CARTENIX_EVAL_TIMEOUT_MS,
+    evalMemoryBytes: settings.CARTENIX_EVAL_MEMORY_MB * 1024 * 1024,
     buildTimeoutMs: settings.CARTENIX_BUILD_TIMEOUT_MS,
+    buildMaxFileBytes: settings.CARTENIX_BUILD_MAX_FILE_MB * 1024 * 1024,
+    buildMaxProcesses: settings.CARTENIX_BUILD_MAX_PROCESSES,
     logTailBytes: settings.CARTENIX_LOG_TAIL_BYTES,
     system: settings.CARTENIX_SYSTEM,
     etherPortal: settings.CARTENIX_ETHER_PORTAL?.toLowerCase() as `0x${string}` | undefined,

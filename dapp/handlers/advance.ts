@@ -29,7 +29,7 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
 
   let drvPath: string
   try {
-    const drvPaths = await instantiate(target, { system: context.system, timeoutMs: context.config.evalTimeoutMs })
+    const drvPaths = await instantiate(target, { system: context.system, timeoutMs: context.config.evalTimeoutMs, memoryBytes: context.config.evalMemoryBytes })
     if (drvPaths.length !== 1) {
       await sendReport(context, { type: 'rejected', reason: `${name} must evaluate to exactly one derivation, got ${drvPaths.length}` })
       return 'reject'
@@ -53,6 +53,8 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
     const built = await buildDerivation(drvPath, {
       buildTimeoutMs: context.config.buildTimeoutMs,
       logTailBytes: context.config.logTailBytes,
+      maxFileBytes: context.config.buildMaxFileBytes,
+      maxProcesses: context.config.buildMaxProcesses,
     })
     result = {
       ...base,

@@ -19,12 +19,18 @@ export type BuildOptions = {
   system?: string
   /** Wall-clock limit for evaluation. */
   evalTimeoutMs?: number
+  /** Address-space limit for evaluation, bytes. */
+  memoryBytes?: number
   /** Wall-clock limit for the build. */
   buildTimeoutMs?: number
   /** How much of a failed build's log to keep. */
   logTailBytes?: number
   /** Rebuild and compare with the outputs already in the store (`--check`). */
   check?: boolean
+  /** Largest file the builder may write, bytes. */
+  maxFileBytes?: number
+  /** Processes the builder may run at once. */
+  maxProcesses?: number
 }
 
 const tail = (text: string, bytes: number) => (text.length > bytes ? text.slice(-bytes) : text)
@@ -48,7 +54,8 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
   const limit = options.buildTimeoutMs === undefined ? [] : ['--option', 'timeout', String(Math.ceil(options.buildTimeoutMs / 1000))]
   const realise = ['--realise', drvPath, ...limit, ...(options.check ? ['--check'] : [])]
   const safetyNet = options.buildTimeoutMs === undefined ? undefined : options.buildTimeoutMs + 60_000
-  await runNix('nix-store', realise, { timeoutMs: safetyNet }).catch((cause: unknown) => {
+  const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
+  await runNix('nix-store', realise, { timeoutMs: safetyNet, limits }).catch((cause: unknown) => {
     if (cause instanceof CommandFailedError) {
       throw new BuildFailedError({ target: drvPath, logTail: tail(cause.stderr, options.logTailBytes ?? 4096), cause })
     }
@@ -60,7 +67,7 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
 
 /** Evaluates the target and builds every derivation it yields (see buildDerivation). */
 export async function buildTarget(target: BuildTarget, options: BuildOptions = {}): Promise<BuiltDerivation[]> {
-  const drvPaths = await instantiate(target, { system: options.system, timeoutMs: options.evalTimeoutMs })
+  const drvPaths = await instantiate(target, { system: options.system, timeoutMs: options.evalTimeoutMs, memoryBytes: options.memoryBytes })
   const built: BuiltDerivation[] = []
   for (const drvPath of drvPaths) built.push(await buildDerivation(drvPath, options))
   return built

@@ -29,7 +29,32 @@ export function nixEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, NIX_USER_CONF_FILES: '', ...extra }
 }
 
+/**
+ * Kernel resource limits (setrlimit, through util-linux's prlimit) for one Nix process and
+ * everything it starts, the sandboxed builder included: they bound what a hostile request can
+ * take from the machine.
+ */
+export type ResourceLimits = {
+  /** Address space, bytes: evaluation that allocates without end fails instead of swapping the host. */
+  addressSpaceBytes?: number
+  /** Largest file a process may write, bytes: an enormous output fails with SIGXFSZ. */
+  fileSizeBytes?: number
+  /** Processes: the builder runs in its own user namespace, where this caps a fork bomb. */
+  processes?: number
+}
+
+function limitArgs(limits: ResourceLimits): string[] {
+  return [
+    ...(limits.addressSpaceBytes ? [`--as=${limits.addressSpaceBytes}`] : []),
+    ...(limits.fileSizeBytes ? [`--fsize=${limits.fileSizeBytes}`] : []),
+    ...(limits.processes ? [`--nproc=${limits.processes}`] : []),
+  ]
+}
+
 /** Runs a Nix program (nix-store, nix-build, nix-instantiate, nix) with the project's settings. */
-export function runNix(program: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  return exec(program, args, { ...options, env: nixEnv(options.env) })
+export function runNix(program: string, args: readonly string[], options: ExecOptions & { limits?: ResourceLimits } = {}): Promise<ExecResult> {
+  const { limits, ...rest } = options
+  const prlimit = limits ? limitArgs(limits) : []
+  if (prlimit.length === 0) return exec(program, args, { ...rest, env: nixEnv(rest.env) })
+  return exec('prlimit', [...prlimit, '--', program, ...args], { ...rest, env: nixEnv(rest.env) })
 }

@@ -15,6 +15,8 @@ export type InstantiateOptions = {
   /** The Nix system to evaluate for; the package set's default is the host's. */
   system?: string
   timeoutMs?: number
+  /** Address-space limit for the evaluator, bytes. */
+  memoryBytes?: number
 }
 
 // Paths arrive as strings (`/. + "…"`), so a directory name with spaces or quotes cannot change the code.
@@ -53,7 +55,7 @@ async function evaluate(target: BuildTarget, options: InstantiateOptions): Promi
     const { stdout } = await runNix(
       'nix-instantiate',
       [...restrictedEvaluation([imageDir]), packageSetPath, '--attr', target.attr, ...systemArgs],
-      { timeoutMs: options.timeoutMs },
+      { timeoutMs: options.timeoutMs, limits: { addressSpaceBytes: options.memoryBytes } },
     )
     return stdout.split('\n').filter(Boolean)
   }
@@ -65,7 +67,7 @@ async function evaluate(target: BuildTarget, options: InstantiateOptions): Promi
     const { stdout } = await runNix(
       'nix-instantiate',
       [...restrictedEvaluation([imageDir, dir]), '--expr', applyToPackageSet, '--argstr', 'requestFile', file, '--argstr', 'packageSet', packageSetPath, ...systemArgs],
-      { timeoutMs: options.timeoutMs },
+      { timeoutMs: options.timeoutMs, limits: { addressSpaceBytes: options.memoryBytes } },
     )
     return stdout.split('\n').filter(Boolean)
   } finally {

@@ -101,14 +101,14 @@ async function dockerContext(storePaths: { path: string; name: string }[]): Prom
   const context = join(imageWorkDir, 'context')
   await rm(context, { recursive: true, force: true })
   await cp(join(rootfsDir, machineRoot.slice(1)), join(context, machineRoot.slice(1)), { recursive: true })
-  for (const { path, name } of storePaths) await cp(path, join(context, 'inbox', name), { recursive: true })
+  for (const { path, name } of storePaths) await cp(path, join(context, "inbox", name), { recursive: true, verbatimSymlinks: true })
 }
 
 /** Copies a host store path into the tree and adds it there by content; checks the path agrees. */
 async function inject(chroot: Chroot, storePath: string, name: string, mode: 'flat' | 'recursive'): Promise<void> {
   const inbox = join(rootfsDir, 'tmp', 'cartenix-inbox')
   await mkdir(inbox, { recursive: true })
-  await cp(storePath, join(inbox, name), { recursive: true })
+  await cp(storePath, join(inbox, name), { recursive: true, verbatimSymlinks: true })
   const { stdout } = await chroot.run('nix-store', ['--add-fixed', ...(mode === 'recursive' ? ['--recursive'] : []), 'sha256', `/tmp/cartenix-inbox/${name}`])
   await rm(join(inbox, name), { recursive: true, force: true })
   if (stdout.trim() !== storePath) throw new Error(`Injected ${name} landed at ${stdout.trim()}, expected ${storePath}`)

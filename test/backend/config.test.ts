@@ -19,7 +19,10 @@ describe('back-end configuration', () => {
     expect(loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://127.0.0.1:5004/' })).toEqual({
       rollupUrl: 'http://127.0.0.1:5004',
       evalTimeoutMs: 60_000,
+      evalMemoryBytes: 4096 * 1024 * 1024,
       buildTimeoutMs: 1_800_000,
+      buildMaxFileBytes: 4096 * 1024 * 1024,
+      buildMaxProcesses: 1024,
       logTailBytes: 4096,
       system: undefined,
       etherPortal: undefined,
