@@ -5,7 +5,7 @@ import { BuildFailedError, EvaluationError, MissingSourcesError } from '../nix/e
 import { narHashToHex } from '../nix/hash.ts'
 import { describeTarget, instantiate } from '../nix/instantiate.ts'
 import { parseBuildRequest } from '../request.ts'
-import type { AdvanceRequest, FinishStatus } from '../rollup/client.ts'
+import { RollupRequestError, type AdvanceRequest, type FinishStatus } from '../rollup/client.ts'
 import { sendReport, type BackendContext } from '../context.ts'
 import { resultToJson } from '../results.ts'
 
@@ -76,7 +76,15 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
     await sendReport(context, { type: 'build-failed', drvPath, logTail: error.logTail })
   }
 
-  await publish(context, result, callback)
+  try {
+    await publish(context, result, callback)
+  } catch (error) {
+    if (!(error instanceof RollupRequestError)) throw error
+    // The node refused an output: the input cannot be accepted without it. Say so, with the
+    // result, rather than lose it silently.
+    await sendReport(context, { type: 'rejected', reason: `could not emit the result: ${error.message}`, result: resultToJson(result) })
+    return 'reject'
+  }
   return 'accept'
 }
 

@@ -28,6 +28,8 @@ export type DevnetOptions = {
   rollupPort?: number
   nodePort?: number
   epochLength?: number
+  /** Mine empty blocks to close an epoch once its inputs are processed (default true). */
+  autoMine?: boolean
   /** Start the back end as a host process (default true). */
   backend?: boolean
   backendEnv?: NodeJS.ProcessEnv
@@ -126,16 +128,38 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   let node: DevNode
   let servers: ServerType[] = []
   let backend: ChildProcess | undefined
+  let stopping = false
   const rollupUrl = `http://127.0.0.1:${rollupPort}`
+  /**
+   * Runs the back end and watches it: if it dies while the node runs, the input it was working on
+   * ends as an exception (as a machine that stops mid-input would) and a new back end starts.
+   */
+  const superviseBackend = () => {
+    const child = startBackend(rollupUrl, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, options.backendCommand)
+    backend = child
+    child.once('exit', (code, signal) => {
+      if (stopping || backend !== child) return
+      const reason = `the back end exited (${signal ?? `code ${code}`}) while processing this input`
+      log(`devnet: ${reason}; restarting it`)
+      void node.abandonInFlight(reason).then(superviseBackend, (error: unknown) => log(`devnet: ${String(error)}`))
+    })
+  }
   const startNode = async () => {
-    node = await DevNode.open({ statePath: join(options.dir, 'node-state.json'), chainUrl: anvil.url, ownerKey: devAccountKey as Hex, deployment, log })
+    stopping = false
+    node = await DevNode.open({
+      statePath: join(options.dir, 'node-state.json'),
+      chainUrl: anvil.url,
+      ownerKey: devAccountKey as Hex,
+      deployment,
+      autoMine: options.autoMine,
+      log,
+    })
     servers = [await listen(rollupApi(node), rollupPort), await listen(nodeApi(node), nodePort)]
     node.start()
-    if (options.backend ?? true) {
-      backend = startBackend(rollupUrl, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, options.backendCommand)
-    }
+    if (options.backend ?? true) superviseBackend()
   }
   const stopNode = async () => {
+    stopping = true
     if (backend && backend.exitCode === null) {
       const exited = new Promise((resolve) => backend?.once('exit', resolve))
       backend.kill('SIGTERM')

@@ -6,7 +6,7 @@
  */
 import {
   createPublicClient, createWalletClient, decodeFunctionData, defineChain, encodeFunctionData, http, keccak256,
-  parseEventLogs, type Address, type Hex, type PublicClient, type WalletClient,
+  parseEventLogs, toHex, type Address, type Hex, type PublicClient, type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { applicationAbi, authorityAbi, inputBoxAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
@@ -387,6 +387,15 @@ export class DevNode {
   async exception(payload: Hex): Promise<void> {
     if (!this.#inFlight) throw new NoRequestInFlightError('An exception is only allowed while a request is being processed')
     await this.#settle(this.#inFlight, 'EXCEPTION', payload)
+  }
+
+  /**
+   * The back end died (killed, crashed) while a request was in flight: the request ends as an
+   * exception, with a report that says so, and the next one can be served.
+   */
+  async abandonInFlight(reason: string): Promise<void> {
+    if (!this.#inFlight) return
+    await this.#settle(this.#inFlight, 'EXCEPTION', toHex(reason))
   }
 
   // --- Read side ---
