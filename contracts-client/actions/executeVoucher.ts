@@ -40,6 +40,9 @@ export async function executeVoucher(
     if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === 'OutputNotReexecutable') {
       throw new VoucherAlreadyExecutedError({ outputIndex: output.index })
     }
+    if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === 'InvalidOutputsMerkleRoot') {
+      throw new CartenixError(`The chain refused voucher ${output.index}: its bytes or proof lead to no accepted claim (InvalidOutputsMerkleRoot)`, { cause: error })
+    }
     throw error
   }
 }

@@ -2,12 +2,15 @@ import type { Address } from 'viem'
 import { WaitTimeoutError } from '../errors/build.ts'
 import type { NodeClient } from '../node/client.ts'
 import type { CartenixOutput } from '../node/outputs.ts'
+import { single, toQuantity, wireEpoch } from '../node/wire.ts'
 import { getOutput } from './getOutput.ts'
 
 export type WaitForProofParameters = { application: Address | string; outputIndex: bigint; timeoutMs?: number; pollIntervalMs?: number }
 
 /**
- * Waits until the output's epoch is claimed and the node has its proof (the 63 siblings).
+ * Waits until the output's epoch claim is accepted by the consensus and the node has the
+ * output's proof (the 63 siblings). The siblings exist as soon as the claim is computed, before
+ * it is submitted or accepted, so both are awaited.
  *
  * @example
  * const proven = await waitForProof(node, { application, outputIndex: notice.index })
@@ -17,8 +20,15 @@ export async function waitForProof(node: NodeClient, parameters: WaitForProofPar
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const output = await getOutput(node, parameters)
-    if (output.siblings) return { ...output, siblings: output.siblings }
-    if (Date.now() > deadline) throw new WaitTimeoutError({ what: `the claim that proves output ${parameters.outputIndex}`, timeoutMs })
+    if (output.siblings) {
+      const { data: epoch } = await node.request(
+        'cartesi_getEpoch',
+        { application: parameters.application, epoch_index: toQuantity(output.epochIndex) },
+        single(wireEpoch),
+      )
+      if (epoch.status === 'CLAIM_ACCEPTED') return { ...output, siblings: output.siblings }
+    }
+    if (Date.now() > deadline) throw new WaitTimeoutError({ what: `the accepted claim that proves output ${parameters.outputIndex}`, timeoutMs })
     await new Promise((resolve) => setTimeout(resolve, parameters.pollIntervalMs ?? 500))
   }
 }
