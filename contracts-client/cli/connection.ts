@@ -56,6 +56,8 @@ export async function connect(values: { [K in keyof typeof connectionOptions]?: 
   const chainId = await publicClient.getChainId().catch((cause: unknown) => {
     throw new CartenixError(`Cannot reach the chain at ${rpcUrl}: is the devnet running (npm run devnet)?`, { cause })
   })
+  // A local chain mines at once: poll receipts often. Elsewhere viem's default (4 s) fits block times.
+  const pollingInterval = chainId === 31337 ? 100 : undefined
   const chain = { id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } }
   return {
     rpcUrl,
@@ -63,8 +65,8 @@ export async function connect(values: { [K in keyof typeof connectionOptions]?: 
     application: pick(values.application, saved?.application, 'application'),
     inputBox: () => pick(values['input-box'], saved?.inputBox, 'input-box'),
     etherPortal: () => pick(values['ether-portal'], saved?.etherPortal, 'ether-portal'),
-    publicClient: createPublicClient({ chain, transport: http(rpcUrl) }),
-    walletClient: createWalletClient({ chain, transport: http(rpcUrl), account: privateKeyToAccount(key as Hex) }),
+    publicClient: createPublicClient({ chain, transport: http(rpcUrl), pollingInterval }),
+    walletClient: createWalletClient({ chain, transport: http(rpcUrl), account: privateKeyToAccount(key as Hex), pollingInterval }),
     node: createNodeClient({ url: `${nodeUrl}/rpc` }),
   }
 }

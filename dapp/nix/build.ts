@@ -3,6 +3,7 @@ import { CommandFailedError } from '../../scripts/lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
 import { BuildFailedError, MissingSourcesError } from './errors.ts'
 import { fixedOutputsOf } from './fods.ts'
+import { invalidPaths } from './store.ts'
 import { instantiate, type BuildTarget } from './instantiate.ts'
 
 export type BuiltOutput = {
@@ -36,8 +37,10 @@ export type BuildOptions = {
 const tail = (text: string, bytes: number) => (text.length > bytes ? text.slice(-bytes) : text)
 
 async function queryOutput(name: string, path: string): Promise<BuiltOutput> {
-  const { stdout: hash } = await runNix('nix-store', ['--query', '--hash', path])
-  const { stdout: size } = await runNix('nix-store', ['--query', '--size', path])
+  const [{ stdout: hash }, { stdout: size }] = await Promise.all([
+    runNix('nix-store', ['--query', '--hash', path]),
+    runNix('nix-store', ['--query', '--size', path]),
+  ])
   return { name, path, narHash: hash.trim(), narSize: BigInt(size.trim()) }
 }
 
@@ -47,21 +50,25 @@ async function queryOutput(name: string, path: string): Promise<BuiltOutput> {
  * already in the store are not rebuilt. Returns each output's NAR hash and size.
  */
 export async function buildDerivation(drvPath: string, options: BuildOptions = {}): Promise<BuiltDerivation> {
-  const missing = (await fixedOutputsOf([drvPath])).filter((f) => !f.present)
-  if (missing.length > 0) throw new MissingSourcesError({ target: drvPath, missing })
-  // Nix enforces the time limit itself (it kills the builder and says so in the log); the process
-  // timeout is only a safety net should Nix itself hang.
-  const limit = options.buildTimeoutMs === undefined ? [] : ['--option', 'timeout', String(Math.ceil(options.buildTimeoutMs / 1000))]
-  const realise = ['--realise', drvPath, ...limit, ...(options.check ? ['--check'] : [])]
-  const safetyNet = options.buildTimeoutMs === undefined ? undefined : options.buildTimeoutMs + 60_000
-  const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
-  await runNix('nix-store', realise, { timeoutMs: safetyNet, limits }).catch((cause: unknown) => {
-    if (cause instanceof CommandFailedError) {
-      throw new BuildFailedError({ target: drvPath, logTail: tail(cause.stderr, options.logTailBytes ?? 4096), cause })
-    }
-    throw cause
-  })
   const outputs = await readDerivationOutputs(drvPath)
+  // Outputs already in the store are the answer: nothing is built, so no source is needed.
+  const built = !options.check && (await invalidPaths(outputs.map((o) => o.path))).size === 0
+  if (!built) {
+    const missing = (await fixedOutputsOf([drvPath])).filter((f) => !f.present)
+    if (missing.length > 0) throw new MissingSourcesError({ target: drvPath, missing })
+    // Nix enforces the time limit itself (it kills the builder and says so in the log); the
+    // process timeout is only a safety net should Nix itself hang.
+    const limit = options.buildTimeoutMs === undefined ? [] : ['--option', 'timeout', String(Math.ceil(options.buildTimeoutMs / 1000))]
+    const realise = ['--realise', drvPath, ...limit, ...(options.check ? ['--check'] : [])]
+    const safetyNet = options.buildTimeoutMs === undefined ? undefined : options.buildTimeoutMs + 60_000
+    const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
+    await runNix('nix-store', realise, { timeoutMs: safetyNet, limits }).catch((cause: unknown) => {
+      if (cause instanceof CommandFailedError) {
+        throw new BuildFailedError({ target: drvPath, logTail: tail(cause.stderr, options.logTailBytes ?? 4096), cause })
+      }
+      throw cause
+    })
+  }
   return { drvPath, outputs: await Promise.all(outputs.map((o) => queryOutput(o.name, o.path))) }
 }
 

@@ -6,6 +6,9 @@ import { dirname, join } from 'node:path'
 /** anvil's first well-known development account: owner of the contracts, submitter of claims. */
 export const devAccountKey = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80' as const
 
+/** anvil mines a block per transaction at once; viem's default 4 s receipt polling would idle. */
+export const anvilPollingInterval = 100
+
 export type Anvil = { url: string; port: number; process: ChildProcess; stop: () => Promise<void> }
 
 export function anvilBinary(): string {

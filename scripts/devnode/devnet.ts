@@ -13,7 +13,7 @@ import { createPublicClient, createWalletClient, http, type Hex, type PublicClie
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil as anvilChain } from 'viem/chains'
 import { repoRoot } from '../../dapp/nix/env.ts'
-import { startAnvil, devAccountKey, type Anvil } from './anvil.ts'
+import { anvilPollingInterval, startAnvil, devAccountKey, type Anvil } from './anvil.ts'
 import { deployRollups } from './deploy.ts'
 import { DevNode } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
@@ -78,9 +78,9 @@ const close = (server: ServerType) => new Promise<void>((resolve) => server.clos
 async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, log: (line: string) => void): Promise<DeploymentRecord> {
   const path = join(dir, 'deployment.json')
   const saved = await readFile(path, 'utf8').then((text) => deploymentRecord.parse(JSON.parse(text)), () => undefined)
-  const publicClient = createPublicClient({ chain: anvilChain, transport: http(anvil.url) })
+  const publicClient = createPublicClient({ chain: anvilChain, transport: http(anvil.url), pollingInterval: anvilPollingInterval })
   if (saved && (await publicClient.getCode({ address: saved.application }))) return saved
-  const walletClient = createWalletClient({ chain: anvilChain, transport: http(anvil.url), account: privateKeyToAccount(devAccountKey) })
+  const walletClient = createWalletClient({ chain: anvilChain, transport: http(anvil.url), account: privateKeyToAccount(devAccountKey), pollingInterval: anvilPollingInterval })
   const deployed = await deployRollups(publicClient, walletClient, { epochLength: BigInt(epochLength) })
   const record: DeploymentRecord = {
     chainId: anvilChain.id,
@@ -183,7 +183,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     },
     stopNode,
     startNode,
-    publicClient: () => createPublicClient({ chain: anvilChain, transport: http(anvil.url) }),
+    publicClient: () => createPublicClient({ chain: anvilChain, transport: http(anvil.url), pollingInterval: anvilPollingInterval }),
     stop: async () => {
       await stopNode()
       await anvil.stop()

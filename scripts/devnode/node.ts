@@ -10,6 +10,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { applicationAbi, authorityAbi, inputBoxAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { anvilPollingInterval } from './anvil.ts'
 import { OutputsMerkleTree } from './merkle.ts'
 import { loadState, saveState, type DeploymentRecord, type EpochRecord, type InputRecord, type NodeState } from './state.ts'
 
@@ -97,8 +98,8 @@ export class DevNode {
       nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
       rpcUrls: { default: { http: [options.chainUrl] } },
     })
-    this.#public = createPublicClient({ chain, transport: http(options.chainUrl) })
-    this.#wallet = createWalletClient({ chain, transport: http(options.chainUrl), account: privateKeyToAccount(options.ownerKey) })
+    this.#public = createPublicClient({ chain, transport: http(options.chainUrl), pollingInterval: anvilPollingInterval })
+    this.#wallet = createWalletClient({ chain, transport: http(options.chainUrl), account: privateKeyToAccount(options.ownerKey), pollingInterval: anvilPollingInterval })
   }
 
   /** Opens the node on its state file, or on a fresh state for `deployment`. */
