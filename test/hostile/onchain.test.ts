@@ -180,7 +180,8 @@ describe('hostile executions: Application.executeOutput refuses, executeVoucher 
     for (const [what, rawData] of forged) {
       tried++
       const error = await executeVoucher(wallet(), { application: application(), output: { ...voucher, rawData } }).catch((e: unknown) => e)
-      expect(error, what).toBeInstanceOf(BaseError)
+      // The client says it in words (a CartenixError naming the contract's error).
+      expect(error, what).toBeInstanceOf(CartenixError)
       expect(String(error), what).toContain('InvalidOutputsMerkleRoot')
       expect(await revertOf(simulateExecute(rawData, voucher.index, voucher.siblings)), what).toBe('InvalidOutputsMerkleRoot')
       refused++
