@@ -6,13 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createWalletClient, http, type Account, type Chain, type Transport, type WalletClient } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { mnemonicToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
 import {
   createNodeClient, requestBuild, waitForResult,
   type BuildRequestInput, type NodeClient, type RequestBuildReturnType, type WaitForResultReturnType,
 } from '../../contracts-client/index.ts'
-import { devAccountKey } from '../devnode/anvil.ts'
+import { anvilPollingInterval } from '../devnode/anvil.ts'
 import { startDevnet, type Devnet } from '../devnode/devnet.ts'
 
 export type BenchChain = {
@@ -23,12 +23,20 @@ export type BenchChain = {
   send: (request: BuildRequestInput) => Promise<RequestBuildReturnType>
   /** Follows an input to its notice (waitForResult); InputNotAcceptedError if it was rejected. */
   result: (inputIndex: bigint, options: { pollIntervalMs: number; timeoutMs: number }) => Promise<WaitForResultReturnType>
-  /** The back end's last log lines, to explain a failure. */
+  /** The devnet's last log lines (dev node and back end), to explain a failure. */
   backendLog: () => string[]
   stop: () => Promise<void>
 }
 
 const keptLogLines = 40
+
+/**
+ * Requests come from anvil's second development account (its default mnemonic, index 1, funded
+ * at start). The first one is the Authority's owner, which the dev node uses to submit claims:
+ * sending from it too races the node for nonces ("nonce lower than the current nonce").
+ */
+const anvilMnemonic = 'test test test test test test test test test test test junk'
+const requester = mnemonicToAccount(anvilMnemonic, { addressIndex: 1 })
 
 export async function startBenchChain(options: { backend: boolean }): Promise<BenchChain> {
   const dir = await mkdtemp(join(tmpdir(), 'cartenix-bench-'))
@@ -44,7 +52,8 @@ export async function startBenchChain(options: { backend: boolean }): Promise<Be
     await rm(dir, { recursive: true, force: true })
     throw error
   }
-  const wallet = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devAccountKey) })
+  // The project's polling interval for local chains: anvil mines at once, viem's 4 s default would idle.
+  const wallet = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: requester, pollingInterval: anvilPollingInterval })
   const { application, inputBox } = devnet.deployment
   const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
   return {

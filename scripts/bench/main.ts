@@ -18,6 +18,7 @@ import { benchCached } from './cached.ts'
 import { startBenchChain, type BenchChain } from './chain.ts'
 import { benchLatency } from './latency.ts'
 import { benchMerkle } from './merkle.ts'
+import { describeNeighbours, watchNeighbours } from './neighbours.ts'
 import { benchOverhead } from './overhead.ts'
 import { failedSection, renderTable, writeJson, type SectionResult } from './report.ts'
 import { benchRiscv } from './riscv.ts'
@@ -27,8 +28,8 @@ import { seconds } from './stats.ts'
 const { values } = parseArgs({
   options: {
     only: { type: 'string', default: '1,2,3,4,5,6' },
-    rounds: { type: 'string', default: '3' },
-    singles: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '5' },
+    singles: { type: 'string', default: '10' },
     burst: { type: 'string', default: '100' },
     inputs: { type: 'string', default: '100' },
     merkle: { type: 'string', default: '1000,10000,100000' },
@@ -54,6 +55,9 @@ const log = (line: string) => console.error(`bench: ${line}`)
 const started = performance.now()
 const startedAt = new Date().toISOString()
 const loadBefore = loadavg()
+// Figures belong to the code that ran: the commit, and any uncommitted changes, as at the start.
+const commit = await exec('git', ['rev-parse', 'HEAD'], { cwd: repoRoot }).then((r) => r.stdout.trim(), () => 'unknown')
+const uncommitted = await exec('git', ['status', '--porcelain'], { cwd: repoRoot }).then((r) => r.stdout.split('\n').filter(Boolean), () => [])
 
 // Devnets still running are stopped on Ctrl-C as on any other way out.
 const running = new Set<BenchChain>()
@@ -66,11 +70,17 @@ async function withChain(backend: boolean, run: (chain: BenchChain) => Promise<v
   log(`starting a devnet (${backend ? 'with' : 'without'} the back end)`)
   const chain = await startBenchChain({ backend })
   running.add(chain)
-  try {
-    await run(chain)
-  } catch (error) {
+  const failuresBefore = failures
+  // The devnet's own log explains most failures inside it (sections catch their errors themselves).
+  const showLog = () => {
     const tail = chain.backendLog()
     if (tail.length > 0) log(`devnet log before the failure:\n  ${tail.join('\n  ')}`)
+  }
+  try {
+    await run(chain)
+    if (failures > failuresBefore) showLog()
+  } catch (error) {
+    showLog()
     throw error
   } finally {
     running.delete(chain)
@@ -81,11 +91,15 @@ async function withChain(backend: boolean, run: (chain: BenchChain) => Promise<v
 /** Runs a section; a failure becomes a "not measured" row, and the other sections still run. */
 async function section(item: number, what: string, run: () => Promise<SectionResult>): Promise<SectionResult> {
   const t0 = performance.now()
+  const watch = watchNeighbours()
   try {
     const result = await run()
     log(`${what}: done in ${seconds(performance.now() - t0)}`)
-    return { ...result, data: { ...result.data, sectionMs: performance.now() - t0 } }
+    const neighbours = await watch.stop()
+    const disturbed = neighbours.length > 0 ? [`While measuring ${what}, other Nix processes ran on this machine: ${describeNeighbours(neighbours)}.`] : []
+    return { ...result, data: { ...result.data, sectionMs: performance.now() - t0, neighbours }, notes: [...result.notes, ...disturbed] }
   } catch (error) {
+    await watch.stop()
     failures++
     log(`${what} failed: ${(error as Error).stack ?? String(error)}`)
     return failedSection(item, what, error)
@@ -126,8 +140,7 @@ const rows = Object.values(results)
   .flatMap((r) => r.rows)
   .sort((a, b) => a.item - b.item)
 const nixVersion = await runNix('nix-store', ['--version']).then((r) => r.stdout.trim(), () => 'unknown')
-const commit = await exec('git', ['rev-parse', 'HEAD'], { cwd: repoRoot }).then((r) => r.stdout.trim(), () => 'unknown')
-const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMemBytes: totalmem(), node: process.version, nix: nixVersion, commit }
+const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMemBytes: totalmem(), node: process.version, nix: nixVersion, commit, uncommitted }
 
 console.log(renderTable(rows))
 console.log('')

@@ -38,3 +38,12 @@ export function bytes(n: number): string {
   }
   return `${value.toFixed(1)} ${units[unit]}`
 }
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A pause of random length in [0, maxMs). Requests sent at random moments sample the path's
+ * timers (the dev node's polling, viem's caches) at random phases, as real users do, instead of
+ * keeping step with them because each one is sent right after the previous answer.
+ */
+export const randomPause = (maxMs: number) => sleep(Math.random() * maxMs)
