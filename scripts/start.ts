@@ -14,7 +14,7 @@ import { anvil } from 'viem/chains'
 import { createNodeClient, requestBuild, validateNotice, waitForProof, waitForResult } from '../contracts-client/index.ts'
 import { progress, toJson } from '../contracts-client/cli/render.ts'
 import { hexToNarHash } from '../dapp/nix/hash.ts'
-import { anvilPollingInterval, devAccountKey } from './devnode/anvil.ts'
+import { anvilPollingInterval, devUserKey } from './devnode/anvil.ts'
 import { startDevnet, type Devnet } from './devnode/devnet.ts'
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, attr: { type: 'string', default: 'hello' } } })
@@ -34,7 +34,7 @@ try {
   say('starting anvil, deploying the Cartesi Rollups v2.2.0 contracts, starting the dev node and the back end…')
   devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, log: () => {} })
   const application = devnet.deployment.application
-  const walletClient = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devAccountKey), pollingInterval: anvilPollingInterval })
+  const walletClient = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devUserKey), pollingInterval: anvilPollingInterval })
   const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
 
   const sent = await requestBuild(walletClient, { application, inputBox: devnet.deployment.inputBox, request: { attr: values.attr } })

@@ -28,10 +28,11 @@ export const connectionUsage = `connection (defaults fit \`npm run devnet\`):
   --node-url URL       rollups node, /rpc appended (default http://127.0.0.1:10011, or CARTENIX_NODE_URL)
   --application ADDR   the Cartenix application    (default: .cartenix/devnet/deployment.json)
   --input-box ADDR, --ether-portal ADDR            (default: the devnet's)
-  --private-key KEY    signer for transactions     (default: CARTENIX_PRIVATE_KEY, else anvil's first key)
+  --private-key KEY    signer for transactions     (default: CARTENIX_PRIVATE_KEY, else anvil's second key)
   --json               one JSON object on stdout`
 
-const anvilKey = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+// anvil's second development account (the first submits the devnet's claims).
+const anvilKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/)
 const devnetDeployment = z.object({ application: address, inputBox: address, etherPortal: address, chainId: z.number() })
 

@@ -3,7 +3,7 @@
  * real contracts. Prints a table (each figure beside its target, met or not met; nothing is
  * asserted) and writes every figure to .cartenix/bench/results.json.
  *
- *   1 rollup overhead on a cold build    3 Merkle tree appends and proofs   5 riscv64 (placeholder)
+ *   1 rollup overhead on a cold build    3 Merkle tree appends and proofs   5 riscv64 under emulation
  *   2 cached answers, latency and rate   4 input to back end, no build      6 sizes
  *
  * Options: --only 1,2,… (items), --rounds N (item 1 pairs), --singles N and --burst N (item 2),

@@ -6,6 +6,12 @@ import { dirname, join } from 'node:path'
 /** anvil's first well-known development account: owner of the contracts, submitter of claims. */
 export const devAccountKey = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80' as const
 
+/**
+ * anvil's second development account: the one users (start, the CLI, tests) send requests
+ * from, so that their transactions never race the node's claims for the same nonce.
+ */
+export const devUserKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' as const
+
 /** anvil mines a block per transaction at once; viem's default 4 s receipt polling would idle. */
 export const anvilPollingInterval = 100
 

@@ -85,7 +85,7 @@ export class DevNode {
       statePath: options.statePath,
       chainUrl: options.chainUrl,
       ownerKey: options.ownerKey,
-      pollIntervalMs: options.pollIntervalMs ?? 200,
+      pollIntervalMs: options.pollIntervalMs ?? 50,
       finishWaitMs: options.finishWaitMs ?? 1000,
       autoMine: options.autoMine ?? true,
       log: options.log ?? (() => {}),

@@ -6,7 +6,7 @@ import { createPublicClient, createWalletClient, http, parseEventLogs, toHex, ty
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
 import { inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
-import { anvilPollingInterval, devAccountKey } from '../../scripts/devnode/anvil.ts'
+import { anvilPollingInterval, devUserKey } from '../../scripts/devnode/anvil.ts'
 import { startDevnet, type Devnet, type DevnetOptions } from '../../scripts/devnode/devnet.ts'
 
 export async function startTestDevnet(options: Partial<DevnetOptions> = {}): Promise<Devnet> {
@@ -18,7 +18,7 @@ export function clients(devnet: Devnet) {
   const transport = http(devnet.chainUrl)
   return {
     publicClient: createPublicClient({ chain: anvil, transport, pollingInterval: anvilPollingInterval }),
-    walletClient: createWalletClient({ chain: anvil, transport, account: privateKeyToAccount(devAccountKey), pollingInterval: anvilPollingInterval }),
+    walletClient: createWalletClient({ chain: anvil, transport, account: privateKeyToAccount(devUserKey), pollingInterval: anvilPollingInterval }),
   }
 }
 
