@@ -16,6 +16,7 @@ export const backendSettings = z.object({
   CARTENIX_EVAL_MEMORY_MB: z.coerce.number().int().min(64).default(4096).describe('Address space the evaluator may use, MiB.'),
   CARTENIX_BUILD_MAX_FILE_MB: z.coerce.number().int().min(1).default(4096).describe('Largest file a build may write, MiB.'),
   CARTENIX_BUILD_MAX_PROCESSES: z.coerce.number().int().min(16).default(1024).describe('Processes a build may run at once.'),
+  CARTENIX_BUILD_MIN_FREE_DISK_MB: z.coerce.number().int().min(0).default(1024).describe("A build stops when the store's disk has less free than this, MiB (0: no watch)."),
   CARTENIX_LOG_TAIL_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(4096).describe('How much of a failed build log a report carries.'),
   CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
   CARTENIX_ETHER_PORTAL: z
@@ -32,6 +33,7 @@ export type BackendConfig = {
   buildTimeoutMs: number
   buildMaxFileBytes: number
   buildMaxProcesses: number
+  buildMinFreeDiskBytes: number
   logTailBytes: number
   system?: string
   etherPortal?: `0x${string}`
@@ -55,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
     buildTimeoutMs: settings.CARTENIX_BUILD_TIMEOUT_MS,
     buildMaxFileBytes: settings.CARTENIX_BUILD_MAX_FILE_MB * 1024 * 1024,
     buildMaxProcesses: settings.CARTENIX_BUILD_MAX_PROCESSES,
+    buildMinFreeDiskBytes: settings.CARTENIX_BUILD_MIN_FREE_DISK_MB * 1024 * 1024,
     logTailBytes: settings.CARTENIX_LOG_TAIL_BYTES,
     system: settings.CARTENIX_SYSTEM,
     etherPortal: settings.CARTENIX_ETHER_PORTAL?.toLowerCase() as `0x${string}` | undefined,

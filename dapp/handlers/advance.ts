@@ -55,6 +55,7 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
       logTailBytes: context.config.logTailBytes,
       maxFileBytes: context.config.buildMaxFileBytes,
       maxProcesses: context.config.buildMaxProcesses,
+      minFreeDiskBytes: context.config.buildMinFreeDiskBytes,
     })
     result = {
       ...base,

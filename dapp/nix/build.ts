@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises'
 import { runNix } from './env.ts'
 import { CommandFailedError } from '../../scripts/lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
@@ -32,6 +33,27 @@ export type BuildOptions = {
   maxFileBytes?: number
   /** Processes the builder may run at once. */
   maxProcesses?: number
+  /** Stop the build when the store's disk has less than this free, bytes. */
+  minFreeDiskBytes?: number
+}
+
+/**
+ * Watches the free space of the store's file system while a build runs and aborts it when the
+ * space falls under the floor: a build that fills the disk fails instead of filling it.
+ */
+function diskWatch(minFreeBytes: number | undefined): { signal?: AbortSignal; tripped: () => boolean; stop: () => void } {
+  if (!minFreeBytes) return { tripped: () => false, stop: () => {} }
+  const controller = new AbortController()
+  let tripped = false
+  const timer = setInterval(() => {
+    void statfs('/nix/store').then((stats) => {
+      if (!tripped && stats.bavail * stats.bsize < minFreeBytes) {
+        tripped = true
+        controller.abort()
+      }
+    })
+  }, 250)
+  return { signal: controller.signal, tripped: () => tripped, stop: () => clearInterval(timer) }
 }
 
 const tail = (text: string, bytes: number) => (text.length > bytes ? text.slice(-bytes) : text)
@@ -62,12 +84,19 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
     const realise = ['--realise', drvPath, ...limit, ...(options.check ? ['--check'] : [])]
     const safetyNet = options.buildTimeoutMs === undefined ? undefined : options.buildTimeoutMs + 60_000
     const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
-    await runNix('nix-store', realise, { timeoutMs: safetyNet, limits }).catch((cause: unknown) => {
-      if (cause instanceof CommandFailedError) {
-        throw new BuildFailedError({ target: drvPath, logTail: tail(cause.stderr, options.logTailBytes ?? 4096), cause })
-      }
-      throw cause
-    })
+    const disk = diskWatch(options.minFreeDiskBytes)
+    await runNix('nix-store', realise, { timeoutMs: safetyNet, limits, signal: disk.signal })
+      .catch((cause: unknown) => {
+        if (disk.tripped()) {
+          const floor = `${Math.round((options.minFreeDiskBytes ?? 0) / 1024 / 1024)} MiB`
+          throw new BuildFailedError({ target: drvPath, logTail: `build stopped: less than ${floor} left free on the store's disk`, cause })
+        }
+        if (cause instanceof CommandFailedError) {
+          throw new BuildFailedError({ target: drvPath, logTail: tail(cause.stderr, options.logTailBytes ?? 4096), cause })
+        }
+        throw cause
+      })
+      .finally(disk.stop)
   }
   return { drvPath, outputs: await Promise.all(outputs.map((o) => queryOutput(o.name, o.path))) }
 }

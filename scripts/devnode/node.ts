@@ -161,6 +161,7 @@ export class DevNode {
   /** Saves one at a time, in order: the file on disk always holds the latest state. */
   #save(): Promise<void> {
     const next = this.#saving.then(() => saveState(this.#options.statePath, this.#state))
+    // The chain goes on after a failed save; the caller of this save still gets its error.
     this.#saving = next.catch(() => {})
     return next
   }

@@ -25,6 +25,8 @@ export type ExecOptions = {
   /** Stream the child's stderr to ours as it comes (long builds), besides capturing it. */
   echoStderr?: boolean
   timeoutMs?: number
+  /** Aborting sends the child SIGTERM. */
+  signal?: AbortSignal
 }
 
 export type ExecResult = { stdout: string; stderr: string }
@@ -38,6 +40,7 @@ export function exec(file: string, args: readonly string[], options: ExecOptions
       env: options.env ?? process.env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs,
+      signal: options.signal,
     })
     const stdout: Buffer[] = []
     const stderr: Buffer[] = []

@@ -23,6 +23,7 @@ describe('back-end configuration', () => {
       buildTimeoutMs: 1_800_000,
       buildMaxFileBytes: 4096 * 1024 * 1024,
       buildMaxProcesses: 1024,
+      buildMinFreeDiskBytes: 1024 * 1024 * 1024,
       logTailBytes: 4096,
       system: undefined,
       etherPortal: undefined,

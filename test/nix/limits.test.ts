@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildTarget } from '../../dapp/nix/build.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
+import { statfs } from 'node:fs/promises'
 import { exec } from '../../scripts/lib/exec.ts'
 
 const nonce = `${process.pid}-${Date.now()}`
@@ -61,5 +62,14 @@ describe('hostile expressions', () => {
 
     const huge = `pkgs: pkgs.mkDerivation { name = "huge-${nonce}"; buildPhase = "head -c 200000000 /dev/zero > big"; installPhase = "cp big $out"; }`
     await expectFailure('enormous output', huge, BuildFailedError, /File size limit exceeded|exit code|failed/, { maxFileBytes: 16 * 1024 * 1024 })
+  })
+
+  it('stops a build that fills the disk with many files, each under the file size limit', async () => {
+    const { bavail, bsize } = await statfs('/nix/store')
+    const floor = bavail * bsize - 150 * 1024 * 1024
+    const fill = `pkgs: pkgs.mkDerivation { name = "fills-${nonce}"; buildPhase = "i=0; while :; do head -c 8000000 /dev/zero > f$i; i=$((i+1)); done"; }`
+    await expectFailure('fills the disk', fill, BuildFailedError, /left free on the store's disk/, { maxFileBytes: 16 * 1024 * 1024, minFreeDiskBytes: floor, buildTimeoutMs: 60_000 })
+    const after = await statfs('/nix/store')
+    expect(after.bavail * after.bsize).toBeGreaterThan(floor - 100 * 1024 * 1024)
   })
 })
