@@ -57,6 +57,8 @@ async function debianTree(fresh: boolean, log: (line: string) => void): Promise<
   const recipe = seedRecipe('riscv64')
   const staging = `${rootfsDir}.new`
   await rm(staging, { recursive: true, force: true })
+  // mmdebstrap makes the target directory but not its parents.
+  await mkdir(imageWorkDir, { recursive: true })
   log(`image: mmdebstrap ${recipe.suite} riscv64 with ${machinePackages.join(', ')}`)
   await exec(
     'mmdebstrap',
