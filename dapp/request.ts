@@ -56,3 +56,12 @@ export function parseBuildRequest(payload: Hex): RequestParseResult {
   const target: BuildTarget = attr !== undefined ? { attr } : { expr: expr ?? '' }
   return { ok: true, request: callback ? { target, callback } : { target } }
 }
+
+/**
+ * The bytes of a build request. An input the EtherPortal added is `sender[20] ‖ value[32] ‖
+ * request`; any other input is the request itself. A notice's requestHash is keccak256 of these.
+ */
+export function requestBytes(input: { payload: Hex; sender?: string }, etherPortal?: string): Hex {
+  if (!etherPortal || input.sender?.toLowerCase() !== etherPortal.toLowerCase()) return input.payload
+  return `0x${input.payload.slice(2 + 2 * (20 + 32))}`
+}

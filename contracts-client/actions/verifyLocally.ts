@@ -1,7 +1,8 @@
-import { keccak256, type Address, type Hex } from 'viem'
+import { keccak256, type Hex } from 'viem'
 import type { BuildResult } from '../abi/buildResult.ts'
 import { CartenixError } from '../errors/base.ts'
 import { parseBuildRequest } from '../../dapp/request.ts'
+export { requestBytes } from '../../dapp/request.ts'
 import { buildDerivation } from '../../dapp/nix/build.ts'
 import { BuildFailedError } from '../../dapp/nix/errors.ts'
 import { currentSystem } from '../../dapp/nix/attributes.ts'
@@ -28,15 +29,6 @@ export type VerifyLocallyReturnType = {
   /** `fresh`: built here from sources; `checked`: already in the store, rebuilt and compared bit for bit. */
   rebuilt?: 'fresh' | 'checked'
   outputs: OutputComparison[]
-}
-
-/**
- * The bytes of a build request as the back end reads them: an input sent through the EtherPortal
- * is `sender[20] ‖ value[32] ‖ request`; any other input is the request itself.
- */
-export function requestBytes(input: { payload: Hex; sender?: Address }, etherPortal?: Address): Hex {
-  if (!etherPortal || input.sender?.toLowerCase() !== etherPortal.toLowerCase()) return input.payload
-  return `0x${input.payload.slice(2 + 2 * (20 + 32))}`
 }
 
 /**

@@ -4,7 +4,7 @@ import { buildDerivation } from '../nix/build.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../nix/errors.ts'
 import { narHashToHex } from '../nix/hash.ts'
 import { describeTarget, instantiate } from '../nix/instantiate.ts'
-import { parseBuildRequest } from '../request.ts'
+import { parseBuildRequest, requestBytes } from '../request.ts'
 import { RollupRequestError, type AdvanceRequest, type FinishStatus } from '../rollup/client.ts'
 import { sendReport, type BackendContext } from '../context.ts'
 import { resultToJson } from '../results.ts'
@@ -17,7 +17,7 @@ import { resultToJson } from '../results.ts'
  */
 export async function handleAdvance(context: BackendContext, request: AdvanceRequest): Promise<FinishStatus> {
   const { metadata } = request.data
-  const payload = requestBytes(context, request)
+  const payload = requestBytes({ payload: request.data.payload, sender: metadata.msg_sender }, context.config.etherPortal)
   const parsed = parseBuildRequest(payload)
   if (!parsed.ok) {
     await sendReport(context, { type: 'rejected', reason: parsed.reason })
@@ -99,16 +99,6 @@ async function publish(context: BackendContext, result: BuildResult, callback: H
     context.log(`input ${result.inputIndex}: voucher ${voucher} to ${callback}`)
   }
   await sendReport(context, { type: result.success ? 'built' : 'failed', result: resultToJson(result) })
-}
-
-/**
- * The build request's bytes. An input from the EtherPortal is `sender[20] ‖ value[32] ‖ request`;
- * anything else is the request itself. The notice's requestHash is keccak256 of these bytes.
- */
-function requestBytes(context: BackendContext, request: AdvanceRequest): Hex {
-  const { payload, metadata } = request.data
-  if (!context.config.etherPortal || metadata.msg_sender.toLowerCase() !== context.config.etherPortal) return payload
-  return `0x${payload.slice(2 + 2 * (20 + 32))}`
 }
 
 function tail(text: string, bytes: number): string {
