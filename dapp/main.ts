@@ -6,7 +6,7 @@
 import { loadConfig } from './config.ts'
 import { createRollupClient, type FinishStatus, type RollupRequest } from './rollup/client.ts'
 import { ResultLedger } from './results.ts'
-import { currentSystem } from './nix/attributes.ts'
+import { currentSystem } from './nix/env.ts'
 import { handleAdvance } from './handlers/advance.ts'
 import { handleInspect } from './handlers/inspect.ts'
 import { sendReport, type BackendContext } from './context.ts'

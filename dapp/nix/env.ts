@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
 import { exec, type ExecOptions, type ExecResult } from '../../scripts/lib/exec.ts'
 
 import { join } from 'node:path'
@@ -57,4 +58,20 @@ export function runNix(program: string, args: readonly string[], options: ExecOp
   const prlimit = limits ? limitArgs(limits) : []
   if (prlimit.length === 0) return exec(program, args, { ...rest, env: nixEnv(rest.env) })
   return exec('prlimit', [...prlimit, '--', program, ...args], { ...rest, env: nixEnv(rest.env) })
+}
+
+let hostSystem: Promise<string> | undefined
+
+/**
+ * The system this machine's Nix builds for (`builtins.currentSystem`, read once, outside pure
+ * evaluation, which is always given its system explicitly). The back end builds for it unless
+ * CARTENIX_SYSTEM says otherwise.
+ */
+export async function currentSystem(): Promise<string> {
+  let pending = hostSystem
+  if (!pending) {
+    pending = runNix('nix-instantiate', ['--eval', '--json', '--expr', 'builtins.currentSystem']).then(({ stdout }) => z.string().parse(JSON.parse(stdout)))
+    hostSystem = pending
+  }
+  return pending
 }

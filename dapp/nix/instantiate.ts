@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { imageDir, packageSetPath, runNix } from './env.ts'
+import { currentSystem, imageDir as defaultImageDir, runNix } from './env.ts'
 import { CommandFailedError } from '../../scripts/lib/exec.ts'
 import { EvaluationError } from './errors.ts'
+import { packageSetInStore, packageSetName } from './package-set.ts'
+import { addFixed } from './store.ts'
 
 /**
  * What to build: an attribute path of the package set (`hello`, `lua`), or a Nix expression that
@@ -12,16 +15,17 @@ import { EvaluationError } from './errors.ts'
 export type BuildTarget = { attr: string } | { expr: string }
 
 export type InstantiateOptions = {
-  /** The Nix system to evaluate for; the package set's default is the host's. */
+  /**
+   * The Nix system to evaluate for (default: this machine's). Always passed to Nix explicitly:
+   * pure evaluation has no current system.
+   */
   system?: string
   timeoutMs?: number
   /** Address-space limit for the evaluator, bytes. */
   memoryBytes?: number
+  /** The image whose package set is evaluated (default: this repository's, or CARTENIX_ROOT's). */
+  imageDir?: string
 }
-
-// Paths arrive as strings (`/. + "…"`), so a directory name with spaces or quotes cannot change the code.
-const applyToPackageSet =
-  '{ system ? builtins.currentSystem, requestFile, packageSet }: (import (/. + requestFile)) (import (/. + packageSet) { inherit system; })'
 
 export function describeTarget(target: BuildTarget): string {
   return 'attr' in target ? target.attr : `(${target.expr})`
@@ -38,39 +42,78 @@ export async function instantiate(target: BuildTarget, options: InstantiateOptio
 }
 
 /**
- * Evaluation is restricted: only the image's files and the request itself may be read, no URI
- * may be fetched, and no derivation may be built to finish evaluating (import-from-derivation).
+ * Evaluation is pure, so that a request gives the same derivation whenever and wherever it is
+ * evaluated: no clock (`builtins.currentTime` and `builtins.currentSystem` do not exist), no
+ * environment (`getEnv` is ""), no search path, and no file but the store paths named below with
+ * their hashes. It is also restricted: no URI may be fetched, and no derivation may be built to
+ * finish evaluating (import-from-derivation).
  */
-function restrictedEvaluation(allowedPaths: readonly string[]): string[] {
+export const pureEvaluation = [
+  '--option', 'pure-eval', 'true',
+  '--option', 'restrict-eval', 'true',
+  '--option', 'allow-import-from-derivation', 'false',
+] as const
+
+/** The name of a request's file in the store: `./.` inside a request is therefore /nix/store. */
+const requestName = 'cartenix-request.nix'
+
+/**
+ * The package set for a system, and the request applied to it. Store paths come in through
+ * `builtins.path` with their hash, the only way pure evaluation reads a file; everything arrives
+ * as --argstr, so no request text is ever spliced into Nix source.
+ */
+const packageSetExpression = `{ imagePath, imageHash, system, requestPath ? null, requestHash ? null, listAttributes ? "" }:
+let
+  image = builtins.path { path = imagePath; name = "${packageSetName}"; sha256 = imageHash; };
+  pkgs = import (image + "/pkgs") { inherit system; };
+in
+if listAttributes != "" then builtins.filter (name: (pkgs.\${name}.type or null) == "derivation") (builtins.attrNames pkgs)
+else if requestPath == null then pkgs
+else (import (builtins.path { path = requestPath; name = "${requestName}"; sha256 = requestHash; recursive = false; })) pkgs`
+
+/** The arguments that evaluate the package set of `imageDir` for `system`, purely. */
+export async function packageSetArgs(options: { system?: string; imageDir?: string }): Promise<string[]> {
+  const image = await packageSetInStore(options.imageDir ?? defaultImageDir)
   return [
-    '--option', 'restrict-eval', 'true',
-    '--option', 'allow-import-from-derivation', 'false',
-    ...allowedPaths.flatMap((path) => ['-I', path]),
+    ...pureEvaluation,
+    '--expr', packageSetExpression,
+    '--argstr', 'imagePath', image.path,
+    '--argstr', 'imageHash', image.narHash,
+    '--argstr', 'system', options.system ?? (await currentSystem()),
   ]
 }
 
-async function evaluate(target: BuildTarget, options: InstantiateOptions): Promise<string[]> {
-  const systemArgs = options.system ? ['--argstr', 'system', options.system] : []
-  if ('attr' in target) {
-    const { stdout } = await runNix(
-      'nix-instantiate',
-      [...restrictedEvaluation([imageDir]), packageSetPath, '--attr', target.attr, ...systemArgs],
-      { timeoutMs: options.timeoutMs, limits: { addressSpaceBytes: options.memoryBytes } },
-    )
-    return stdout.split('\n').filter(Boolean)
-  }
-  // The expression goes to a file of its own: it is never spliced into Nix source text.
+/** Adds a request's expression to the store by content; returns its path and flat sha256. */
+async function requestInStore(expr: string): Promise<{ path: string; sha256: string }> {
+  const text = `${expr}\n`
   const dir = await mkdtemp(join(tmpdir(), 'cartenix-expr-'))
   try {
-    const file = join(dir, 'request.nix')
-    await writeFile(file, `${target.expr}\n`)
-    const { stdout } = await runNix(
-      'nix-instantiate',
-      [...restrictedEvaluation([imageDir, dir]), '--expr', applyToPackageSet, '--argstr', 'requestFile', file, '--argstr', 'packageSet', packageSetPath, ...systemArgs],
-      { timeoutMs: options.timeoutMs, limits: { addressSpaceBytes: options.memoryBytes } },
-    )
-    return stdout.split('\n').filter(Boolean)
+    const file = join(dir, requestName)
+    await writeFile(file, text)
+    return { path: await addFixed(file, 'flat'), sha256: createHash('sha256').update(text).digest('hex') }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** HOME while evaluating: Nix's own name for the home of a build that has none. */
+const homeless = '/homeless-shelter'
+
+async function evaluate(target: BuildTarget, options: InstantiateOptions): Promise<string[]> {
+  const args = await packageSetArgs(options)
+  if ('attr' in target) {
+    args.push('--attr', target.attr)
+  } else {
+    const request = await requestInStore(target.expr)
+    args.push('--argstr', 'requestPath', request.path, '--argstr', 'requestHash', request.sha256)
+  }
+  const { stdout } = await runNix('nix-instantiate', args, {
+    // Nothing may depend on where, or by whom, the evaluation was started: not the working
+    // directory, and not the home directory (the parser turns `~/x` into "$HOME/x").
+    cwd: '/',
+    env: { HOME: homeless },
+    timeoutMs: options.timeoutMs,
+    limits: { addressSpaceBytes: options.memoryBytes },
+  })
+  return stdout.split('\n').filter(Boolean)
 }
