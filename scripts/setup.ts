@@ -4,6 +4,7 @@
  */
 import { exec } from './lib/exec.ts'
 import { ensureApt } from './lib/apt.ts'
+import { initialiseStore } from '../dapp/nix/env.ts'
 import { ensureSources } from '../image/sources.ts'
 import { ensureSeed } from '../image/seed/index.ts'
 import { seedArch } from '../image/seed/recipe.ts'
@@ -16,6 +17,8 @@ if (process.getuid?.() !== 0) {
   process.exit(1)
 }
 await ensureApt(log)
+// Before anything runs Nix commands side by side: a fresh store must be made by one of them.
+await initialiseStore()
 const arch = seedArch.parse((await exec('dpkg', ['--print-architecture'])).stdout.trim())
 await ensureSources({ log })
 await ensureSeed(arch, log)

@@ -52,12 +52,34 @@ function limitArgs(limits: ResourceLimits): string[] {
   ]
 }
 
+const initialised = new Map<string, Promise<void>>()
+
+/**
+ * Nix creates its store and database the first time a command opens them, and commands that
+ * race to do so leave `'/nix/var/nix/db/schema' is corrupt` behind (seen on a fresh machine, where
+ * set-up ran several at once). So the first Nix command of a process, for each store, is
+ * `nix-store --init` on its own, and every other waits for it. Cheap once the store exists.
+ */
+export function initialiseStore(env: NodeJS.ProcessEnv = nixEnv()): Promise<void> {
+  const store = env.NIX_REMOTE ?? 'local'
+  let pending = initialised.get(store)
+  if (!pending) {
+    pending = exec('nix-store', ['--init'], { env }).then(() => undefined)
+    // A failure (Nix not installed yet) is not remembered: the next command tries again.
+    pending.catch(() => initialised.delete(store))
+    initialised.set(store, pending)
+  }
+  return pending
+}
+
 /** Runs a Nix program (nix-store, nix-build, nix-instantiate, nix) with the project's settings. */
-export function runNix(program: string, args: readonly string[], options: ExecOptions & { limits?: ResourceLimits } = {}): Promise<ExecResult> {
+export async function runNix(program: string, args: readonly string[], options: ExecOptions & { limits?: ResourceLimits } = {}): Promise<ExecResult> {
   const { limits, ...rest } = options
+  const env = nixEnv(rest.env)
+  await initialiseStore(env)
   const prlimit = limits ? limitArgs(limits) : []
-  if (prlimit.length === 0) return exec(program, args, { ...rest, env: nixEnv(rest.env) })
-  return exec('prlimit', [...prlimit, '--', program, ...args], { ...rest, env: nixEnv(rest.env) })
+  if (prlimit.length === 0) return exec(program, args, { ...rest, env })
+  return exec('prlimit', [...prlimit, '--', program, ...args], { ...rest, env })
 }
 
 let hostSystem: Promise<string> | undefined
