@@ -11,6 +11,7 @@ import { devnetCommand, devnetUsage } from './commands/devnet.ts'
 import { executeCommand, executeUsage } from './commands/execute.ts'
 import { fodsCommand, fodsUsage } from './commands/fods.ts'
 import { outputsCommand, outputsUsage } from './commands/outputs.ts'
+import { templateCommand, templateUsage } from './commands/template.ts'
 import { verifyCommand, verifyUsage } from './commands/verify.ts'
 import { waitCommand, waitUsage } from './commands/wait.ts'
 import { UsageError } from './usage.ts'
@@ -23,6 +24,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   execute: { run: executeCommand, usage: executeUsage },
   devnet: { run: devnetCommand, usage: devnetUsage },
   fods: { run: fodsCommand, usage: fodsUsage },
+  template: { run: templateCommand, usage: templateUsage },
 }
 
 const usage = `usage: cartenix <command> [options]
@@ -72,4 +74,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a program that stops reading (`| head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw error
+})
 process.exitCode = await main(process.argv.slice(2))

@@ -1,7 +1,9 @@
 import { fixedOutputPath, invalidPaths, narHash, toHex, addFixed } from '../../dapp/nix/store.ts'
 import { seedRecipe, type SeedArch } from './recipe.ts'
 import { readSeedLock, resolveSeedPackages, writeSeedLock, type SeedLock } from './lock.ts'
-import { addSeedToStore, assembleSeed, HashMismatchError } from './build.ts'
+import { join } from 'node:path'
+import { lstat } from 'node:fs/promises'
+import { addSeedToStore, assembleSeed, HashMismatchError, sha256File, workDir, type SeedArtifacts } from './build.ts'
 
 export type SeedStorePaths = { tarball: string; busybox: string }
 
@@ -14,6 +16,21 @@ export async function seedStorePaths(lock: SeedLock): Promise<SeedStorePaths> {
 }
 
 /**
+ * The seed a previous run assembled (kept in .cartenix/seed/<arch>), when its tarball still has
+ * the hash the lock records: adding it to another store (a fresh one, a replay's) then takes
+ * seconds instead of a minute. The busybox directory is checked when it is added.
+ */
+async function assembledSeed(lock: SeedLock): Promise<SeedArtifacts | undefined> {
+  const dir = workDir(lock.arch)
+  const tarball = join(dir, lock.outputs.tarball.name)
+  const busyboxDir = join(dir, lock.outputs.busybox.name)
+  const tarballSha256 = await sha256File(tarball).catch(() => undefined)
+  if (tarballSha256 !== lock.outputs.tarball.sha256) return undefined
+  if (!(await lstat(join(busyboxDir, 'bin', 'busybox')).then(() => true, () => false))) return undefined
+  return { tarball, tarballSha256, busyboxDir }
+}
+
+/**
  * Makes sure the seed of this architecture is in the store, building it from the pinned packages
  * if not. Cheap when it is already there.
  */
@@ -22,7 +39,7 @@ export async function ensureSeed(arch: SeedArch, log: (line: string) => void = (
   const expected = await seedStorePaths(lock)
   const missing = await invalidPaths([expected.tarball, expected.busybox])
   if (missing.size === 0) return expected
-  const artifacts = await assembleSeed(seedRecipe(arch), lock, log)
+  const artifacts = (await assembledSeed(lock)) ?? (await assembleSeed(seedRecipe(arch), lock, log))
   const added = await addSeedToStore(lock, artifacts)
   if (added.busybox !== expected.busybox) {
     throw new HashMismatchError({

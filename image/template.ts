@@ -1,0 +1,116 @@
+/**
+ * The machine template: one hash that commits to everything that decides a result, computed
+ * from the repository and its locks alone, so anyone at the same commit gets the same hash.
+ * The devnet deploys the Application with it, and `cartenix replay` refuses to check claims
+ * against an Application whose template is not the one it rebuilt.
+ *
+ * It is Cartenix's own hash, not Cartesi's: a machine built by the Cartesi CLI has the hash of
+ * its whole memory and drives (`cartesi build` prints it), which commits to the same files
+ * through the root file system.
+ */
+import { createHash } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+import type { Hex } from 'viem'
+import { repoRoot as defaultRoot } from '../dapp/nix/env.ts'
+import { packageSetFiles } from '../dapp/nix/package-set.ts'
+
+/** Bumped whenever what the template covers, or how it is hashed, changes. */
+export const templateVersion = 1
+
+/** The systems Cartenix has a seed for, and the Debian architecture of each seed. */
+export const templateSystems = { 'x86_64-linux': 'amd64', 'riscv64-linux': 'riscv64' } as const
+export type TemplateSystem = keyof typeof templateSystems
+
+export type TemplateFile = { path: string; sha256: string; executable: boolean }
+
+export type TemplateComponent = {
+  /** What this part is, e.g. "backend". */
+  name: string
+  /** sha256 of the part's bytes (for a set of files, of its manifest; see manifestSha256). */
+  sha256: string
+  description: string
+  files?: TemplateFile[]
+}
+
+export type Template = {
+  version: number
+  system: TemplateSystem
+  /** What the Application is deployed with: sha256 of the lines `name sha256`, in order. */
+  hash: Hex
+  components: TemplateComponent[]
+}
+
+const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex')
+
+/**
+ * How the back end is bundled for the machine: one ESM file for Node 20. Paths in the bundle are
+ * relative to the repository, so a clone anywhere gives the same bytes.
+ */
+export async function bundleBackend(root: string = defaultRoot): Promise<Uint8Array> {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'dapp/main.ts')],
+    outfile: join(root, 'backend.mjs'),
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // Some dependencies still call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as __cartenixRequire } from 'node:module'; const require = __cartenixRequire(import.meta.url);" },
+    // A node_modules reached through a link stays under the checkout: the bundle's path comments
+    // are then the same wherever the packages really are.
+    preserveSymlinks: true,
+    logLevel: 'warning',
+  })
+  const [file] = result.outputFiles
+  if (!file) throw new Error('esbuild produced no bundle for dapp/main.ts')
+  return file.contents
+}
+
+async function describeFile(dir: string, path: string): Promise<TemplateFile> {
+  const full = join(dir, path)
+  const [bytes, info] = await Promise.all([readFile(full), stat(full)])
+  return { path, sha256: sha256(bytes), executable: (info.mode & 0o100) !== 0 }
+}
+
+/** One line per file (`sha256 x|- path`, sorted by path), hashed: the same files give the same hash. */
+export function manifestSha256(files: readonly TemplateFile[]): string {
+  const lines = [...files].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => `${f.sha256} ${f.executable ? 'x' : '-'} ${f.path}\n`)
+  return sha256(lines.join(''))
+}
+
+export function isTemplateSystem(system: string): system is TemplateSystem {
+  return Object.hasOwn(templateSystems, system)
+}
+
+/** The template of this repository (or of `root`, another clone) for one system. */
+export async function computeTemplate(options: { system: TemplateSystem; root?: string }): Promise<Template> {
+  const root = options.root ?? defaultRoot
+  const imageDir = join(root, 'image')
+  const arch = templateSystems[options.system]
+  const packageSet = await Promise.all((await packageSetFiles(imageDir)).map((path) => describeFile(imageDir, path)))
+  const single = async (name: string, path: string, description: string): Promise<TemplateComponent> => {
+    const file = await describeFile(imageDir, path)
+    return { name, sha256: file.sha256, description: `${description} (image/${path})` }
+  }
+  const components: TemplateComponent[] = [
+    { name: 'backend', sha256: sha256(await bundleBackend(root)), description: 'the back end as bundled for the machine (dapp/main.ts, esbuild)' },
+    { name: 'package-set', sha256: manifestSha256(packageSet), description: 'every file evaluation reads (image/pkgs and the locks)', files: packageSet },
+    await single('sources-lock', 'sources.lock.json', 'the upstream sources'),
+    await single('seed-lock', join('seed', `${arch}.lock.json`), `the seed of tools for ${arch}`),
+    await single('nix-settings', join('nix', 'nix.conf'), "Nix's settings"),
+    { name: 'system', sha256: sha256(options.system), description: `the system built for: ${options.system}` },
+  ]
+  const text = [`cartenix-template ${templateVersion}\n`, ...components.map((c) => `${c.name} ${c.sha256}\n`)].join('')
+  return { version: templateVersion, system: options.system, hash: `0x${sha256(text)}`, components }
+}
+
+/** The system this host builds for, named without asking Nix (the template needs no store). */
+export function hostTemplateSystem(): TemplateSystem {
+  if (process.arch === 'x64') return 'x86_64-linux'
+  if (process.arch === 'riscv64') return 'riscv64-linux'
+  throw new Error(`Cartenix has no seed for ${process.arch}: pass --system x86_64-linux or riscv64-linux`)
+}
