@@ -1,9 +1,12 @@
 /**
  * A whole local rollup on one machine: anvil with the v2.2.0 contracts, the dev node (rollup HTTP
  * API for the back end; JSON-RPC and inspect for clients), and the back end as a host process.
- * Everything it keeps lives in one directory, so a restart picks up where it stopped.
+ * Everything it keeps lives in one directory, so a restart picks up where it stopped. One devnet
+ * at a time per directory (lock.ts); its anvil and back end die with it (children.ts), and the
+ * back end talks to the node in a session of its own, so none from before a restart can finish
+ * an input.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -12,9 +15,10 @@ import { serve, type ServerType } from '@hono/node-server'
 import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil as anvilChain } from 'viem/chains'
-import { repoRoot } from '../../dapp/nix/env.ts'
-import { anvilPollingInterval, startAnvil, devAccountKey, type Anvil } from './anvil.ts'
+import { anvilPollingInterval, devAccountKey, type Anvil } from './anvil.ts'
+import { hostBackend, startBackend, startTiedAnvil, type BackendCommand } from './children.ts'
 import { deployRollups } from './deploy.ts'
+import { lockDevnet, type DevnetLock } from './lock.ts'
 import { DevNode } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
 import { nodeApi } from './rpc.ts'
@@ -38,8 +42,8 @@ export type DevnetOptions = {
   log?: (line: string) => void
 }
 
-/** A program and its arguments that run the back end; the environment is added to the caller's. */
-export type BackendCommand = { file: string; args: string[] }
+export { hostBackend, startBackend, type BackendCommand } from './children.ts'
+export { DevnetLockedError, lockFileName } from './lock.ts'
 
 export type Devnet = {
   chainUrl: string
@@ -97,33 +101,41 @@ async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, log
   return record
 }
 
-export const hostBackend: BackendCommand = { file: process.execPath, args: ['--import', 'tsx', join(repoRoot, 'dapp/main.ts')] }
-
-export function startBackend(
-  rollupUrl: string,
-  env: NodeJS.ProcessEnv = {},
-  log: (line: string) => void = () => {},
-  command: BackendCommand = hostBackend,
-): ChildProcess {
-  const child = spawn(command.file, command.args, {
-    cwd: repoRoot,
-    env: { ...process.env, ...env, ROLLUP_HTTP_SERVER_URL: rollupUrl },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) log(line)
-  })
-  return child
-}
-
+/**
+ * Starts a devnet on `options.dir`, or throws DevnetLockedError if another one holds it. What a
+ * devnet that died there left running is stopped first (and logged).
+ */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const log = options.log ?? (() => {})
   await mkdir(options.dir, { recursive: true })
-  const pick = async (port: number | undefined, fallback: number) => (port === 0 ? freePort() : (port ?? fallback))
-  const anvil = await startAnvil({ port: await pick(options.chainPort, 8545), statePath: join(options.dir, 'anvil-state.json') })
+  const lock = await lockDevnet(options.dir, log)
+  let anvil: Anvil | undefined
+  try {
+    const pick = async (port: number | undefined, fallback: number) => (port === 0 ? freePort() : (port ?? fallback))
+    const ports = { chain: await pick(options.chainPort, 8545), rollup: await pick(options.rollupPort, 5004), node: await pick(options.nodePort, 10011) }
+    await lock.setPorts(ports)
+    const tied = await startTiedAnvil({ port: ports.chain, statePath: join(options.dir, 'anvil-state.json') })
+    anvil = tied
+    if (tied.process.pid !== undefined) await lock.addChild({ role: 'anvil', pid: tied.process.pid, command: tied.command })
+    return await runDevnet(options, lock, tied, ports, log)
+  } catch (error) {
+    await anvil?.stop()
+    await lock.release()
+    throw error
+  }
+}
+
+async function runDevnet(
+  options: DevnetOptions,
+  lock: DevnetLock,
+  anvil: Anvil,
+  ports: { rollup: number; node: number },
+  log: (line: string) => void,
+): Promise<Devnet> {
   const deployment = await deploymentFor(options.dir, anvil, options.epochLength ?? 1, log)
-  const rollupPort = await pick(options.rollupPort, 5004)
-  const nodePort = await pick(options.nodePort, 10011)
+  const rollupPort = ports.rollup
+  const nodePort = ports.node
+  const ownBackend = options.backend ?? true
 
   let node: DevNode
   let servers: ServerType[] = []
@@ -131,18 +143,32 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   let stopping = false
   const rollupUrl = `http://127.0.0.1:${rollupPort}`
   /**
-   * Runs the back end and watches it: if it dies while the node runs, the input it was working on
-   * ends as an exception (as a machine that stops mid-input would) and a new back end starts.
+   * Runs the back end in a session of its own and watches it: if it dies while the node runs, its
+   * session closes, the input it was working on ends as an exception (as a machine that stops
+   * mid-input would) and a new back end starts, in a new session. Resolves once the lock file
+   * records it.
    */
-  const superviseBackend = () => {
-    const child = startBackend(rollupUrl, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, options.backendCommand)
+  const superviseBackend = async (): Promise<void> => {
+    const owner = node
+    const session = owner.openSession()
+    const url = `${rollupUrl}/${session}`
+    const child = startBackend(url, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, options.backendCommand)
     backend = child
+    const command = options.backendCommand ?? hostBackend
+    const recorded = (child.pid === undefined ? Promise.resolve(false) : lock.addChild({ role: 'backend', pid: child.pid, command: [command.file, ...command.args].join(' '), rollupUrl: url }))
+      .catch((error: unknown) => {
+        log(`devnet: could not record the back end in ${lock.path}: ${String(error)}`)
+        return false
+      })
     child.once('exit', (code, signal) => {
+      void recorded.then((added) => (added && child.pid !== undefined ? lock.removeChild(child.pid) : undefined)).catch((error: unknown) => log(`devnet: ${String(error)}`))
+      // Stopping keeps the input in flight unsettled: the next node serves it again.
       if (stopping || backend !== child) return
       const reason = `the back end exited (${signal ?? `code ${code}`}) while processing this input`
       log(`devnet: ${reason}; restarting it`)
-      void node.abandonInFlight(reason).then(superviseBackend, (error: unknown) => log(`devnet: ${String(error)}`))
+      void owner.closeSession(session, reason).then(superviseBackend).catch((error: unknown) => log(`devnet: ${String(error)}`))
     })
+    await recorded
   }
   const startNode = async () => {
     stopping = false
@@ -152,15 +178,16 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       ownerKey: devAccountKey as Hex,
       deployment,
       autoMine: options.autoMine,
+      bareUrl: !ownBackend,
       log,
     })
     servers = [await listen(rollupApi(node), rollupPort), await listen(nodeApi(node), nodePort)]
     node.start()
-    if (options.backend ?? true) superviseBackend()
+    if (ownBackend) await superviseBackend()
   }
   const stopNode = async () => {
     stopping = true
-    if (backend && backend.exitCode === null) {
+    if (backend && backend.exitCode === null && backend.signalCode === null) {
       const exited = new Promise((resolve) => backend?.once('exit', resolve))
       backend.kill('SIGTERM')
       await exited
@@ -185,8 +212,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     startNode,
     publicClient: () => createPublicClient({ chain: anvilChain, transport: http(anvil.url), pollingInterval: anvilPollingInterval }),
     stop: async () => {
-      await stopNode()
-      await anvil.stop()
+      try {
+        await stopNode()
+        await anvil.stop()
+      } finally {
+        await lock.release()
+      }
     },
   }
   return devnet

@@ -3,7 +3,15 @@
  * events from anvil, serves each input to the back end over the rollup HTTP API, keeps the
  * outputs Merkle tree, closes epochs, submits claims through the real Authority, and answers
  * the node's read API. One input is in flight at a time, in input order.
+ *
+ * Each back end talks to the node in a session: a token the node handed out (the devnet puts it
+ * in the back end's ROLLUP_HTTP_SERVER_URL as a path prefix), or the bare URL for a back end
+ * started by hand. Only the session that took the request in flight may add outputs to it or
+ * finish it; a session the node does not know (one from before a restart, or from a back end the
+ * devnet has given up on) may do nothing at all. So a back end left over from an earlier devnet
+ * cannot finish an input a second time.
  */
+import { randomBytes } from 'node:crypto'
 import {
   createPublicClient, createWalletClient, decodeFunctionData, defineChain, encodeFunctionData, http, keccak256,
   parseEventLogs, toHex, type Address, type Hex, type PublicClient, type WalletClient,
@@ -39,14 +47,30 @@ export type InspectResult = { status: InspectStatus; exception?: Hex; reports: {
 
 type PendingInspect = { payload: Hex; resolve: (result: InspectResult) => void }
 
-type InFlight =
+/** A token from openSession, or null for the bare rollup URL (a back end started by hand). */
+export type Session = string | null
+
+type InFlight = { session: Session } & (
   | { kind: 'advance'; input: InputRecord; outputs: Hex[]; reports: Hex[] }
   | { kind: 'inspect'; inspect: PendingInspect; reports: Hex[] }
+)
 
 /** The back end asked for something that only makes sense while an input is in flight. */
 export class NoRequestInFlightError extends Error {
   override name = 'NoRequestInFlightError' as const
 }
+
+/** The session is not open on this node (from before a restart, or closed): nothing it asks is done. */
+export class UnknownSessionError extends Error {
+  override name = 'UnknownSessionError' as const
+}
+
+/** The request in flight was handed to another session, which alone may add to it and finish it. */
+export class NotYourRequestError extends Error {
+  override name = 'NotYourRequestError' as const
+}
+
+const describeSession = (session: Session) => (session === null ? 'the bare rollup URL' : `session ${session.slice(0, 8)}…`)
 
 export type DevNodeOptions = {
   statePath: string
@@ -61,6 +85,11 @@ export type DevNodeOptions = {
   finishWaitMs?: number
   /** Mine empty blocks to close an epoch once its inputs are processed (anvil only). */
   autoMine?: boolean
+  /**
+   * Serve back ends on the bare rollup URL, without a session token (default true). The devnet
+   * turns it off while it runs a back end of its own, so that no other back end competes with it.
+   */
+  bareUrl?: boolean
   log?: (line: string) => void
 }
 
@@ -73,6 +102,7 @@ export class DevNode {
   readonly #public: PublicClient
   readonly #wallet: WalletClient
   #inFlight: InFlight | undefined
+  readonly #sessions = new Set<string>()
   readonly #inspects: PendingInspect[] = []
   #wake: (() => void)[] = []
   #timer: NodeJS.Timeout | undefined
@@ -88,6 +118,7 @@ export class DevNode {
       pollIntervalMs: options.pollIntervalMs ?? 50,
       finishWaitMs: options.finishWaitMs ?? 1000,
       autoMine: options.autoMine ?? true,
+      bareUrl: options.bareUrl ?? true,
       log: options.log ?? (() => {}),
     }
     this.#state = state
@@ -277,12 +308,51 @@ export class DevNode {
 
   // --- The rollup HTTP API, back-end side ---
 
-  /** Settles what is in flight with the back end's verdict, then waits for the next request. */
-  async finish(verdict: FinishVerdict): Promise<ServedRequest | null> {
-    if (this.#inFlight) await this.#settle(this.#inFlight, verdict === 'accept' ? 'ACCEPTED' : 'REJECTED')
+  /** A new session for one back end: the token that prefixes its rollup URL's paths. */
+  openSession(): string {
+    const token = randomBytes(16).toString('hex')
+    this.#sessions.add(token)
+    return token
+  }
+
+  /**
+   * Ends a session (its back end died or was stopped): nothing it sends is accepted any more, and
+   * the request it had in flight ends as an exception with `reason` as a report, as a machine that
+   * stops mid-input would, so that the next one can be served.
+   */
+  async closeSession(session: string, reason: string): Promise<void> {
+    this.#sessions.delete(session)
+    if (this.#inFlight && this.#inFlight.session === session) await this.#settle(this.#inFlight, 'EXCEPTION', toHex(reason))
+  }
+
+  #checkSession(session: Session): void {
+    if (session === null) {
+      if (!this.#options.bareUrl) throw new UnknownSessionError('This devnet runs its own back end, so the bare rollup URL takes no back end; start the devnet without one (--no-backend) to run a back end by hand')
+    } else if (!this.#sessions.has(session)) {
+      throw new UnknownSessionError(`${describeSession(session)} is not open on this dev node: its back end was started by an earlier devnet or has been given up on, and may do nothing here; stop it`)
+    }
+  }
+
+  /** What `session` has in flight; throws if it has nothing, or if another session has it. */
+  #heldBy(session: Session, what: string): InFlight {
+    this.#checkSession(session)
+    const inFlight = this.#inFlight
+    if (!inFlight) throw new NoRequestInFlightError(`${what} is only allowed while a request is being processed`)
+    if (inFlight.session !== session) {
+      const request = inFlight.kind === 'advance' ? `Input ${inFlight.input.index}` : 'The inspect request in flight'
+      throw new NotYourRequestError(`${request} was handed to ${describeSession(inFlight.session)}, not to ${describeSession(session)}: only that session may add to it or finish it`)
+    }
+    return inFlight
+  }
+
+  /** Settles what `session` has in flight with its verdict, then waits for the next request. */
+  async finish(session: Session, verdict: FinishVerdict): Promise<ServedRequest | null> {
+    this.#checkSession(session)
+    if (this.#inFlight) await this.#settle(this.#heldBy(session, 'Finishing'), verdict === 'accept' ? 'ACCEPTED' : 'REJECTED')
     const deadline = Date.now() + this.#options.finishWaitMs
     for (;;) {
-      const next = await this.#next()
+      this.#checkSession(session)
+      const next = await this.#next(session)
       if (next || this.#stopped) return next
       const wait = deadline - Date.now()
       if (wait <= 0) return null
@@ -296,17 +366,20 @@ export class DevNode {
     }
   }
 
-  async #next(): Promise<ServedRequest | null> {
+  async #next(session: Session): Promise<ServedRequest | null> {
+    // Another session may have taken a request while this one waited.
+    if (this.#inFlight) return null
     const inspect = this.#inspects.shift()
     if (inspect) {
-      this.#inFlight = { kind: 'inspect', inspect, reports: [] }
+      this.#inFlight = { session, kind: 'inspect', inspect, reports: [] }
       return { request_type: 'inspect_state', data: { payload: inspect.payload } }
     }
     const input = this.#state.inputs.find((i) => i.status === 'NONE')
     if (!input) return null
     // Outputs of a later epoch must not enter the tree before the earlier epoch's claim is computed.
     for (const epoch of this.#state.epochs.filter((e) => e.status === 'OPEN' && e.index < input.epochIndex)) await this.#closeEpoch(epoch)
-    this.#inFlight = { kind: 'advance', input, outputs: [], reports: [] }
+    if (this.#inFlight) return null
+    this.#inFlight = { session, kind: 'advance', input, outputs: [], reports: [] }
     const { args } = decodeFunctionData({ abi: inputsAbi, data: input.rawData })
     const [chainId, appContract, msgSender, blockNumber, blockTimestamp, prevRandao, index, payload] = args as [bigint, Address, Address, bigint, bigint, bigint, bigint, Hex]
     return {
@@ -358,46 +431,31 @@ export class DevNode {
     this.#options.log(`dev node: input ${input.index} ${status.toLowerCase()}${status === 'ACCEPTED' ? ` with ${inFlight.outputs.length} output(s)` : ''}`)
   }
 
-  #advanceInFlight(what: string): Extract<InFlight, { kind: 'advance' }> {
-    if (this.#inFlight?.kind !== 'advance') throw new NoRequestInFlightError(`${what} is only allowed while an advance request is being processed`)
-    return this.#inFlight
-  }
-
-  #addOutput(what: string, rawData: Hex): number {
-    const inFlight = this.#advanceInFlight(what)
+  #addOutput(session: Session, what: string, rawData: Hex): number {
+    const inFlight = this.#heldBy(session, what)
+    if (inFlight.kind !== 'advance') throw new NoRequestInFlightError(`${what} is only allowed while an advance request is being processed`)
     inFlight.outputs.push(rawData)
     return this.#tree.size + inFlight.outputs.length - 1
   }
 
-  addNotice(payload: Hex): number {
-    return this.#addOutput('A notice', encodeFunctionData({ abi: outputsAbi, functionName: 'Notice', args: [payload] }))
+  addNotice(session: Session, payload: Hex): number {
+    return this.#addOutput(session, 'A notice', encodeFunctionData({ abi: outputsAbi, functionName: 'Notice', args: [payload] }))
   }
 
-  addVoucher(destination: Address, value: bigint, payload: Hex): number {
-    return this.#addOutput('A voucher', encodeFunctionData({ abi: outputsAbi, functionName: 'Voucher', args: [destination, value, payload] }))
+  addVoucher(session: Session, destination: Address, value: bigint, payload: Hex): number {
+    return this.#addOutput(session, 'A voucher', encodeFunctionData({ abi: outputsAbi, functionName: 'Voucher', args: [destination, value, payload] }))
   }
 
-  addDelegateCallVoucher(destination: Address, payload: Hex): number {
-    return this.#addOutput('A delegate-call voucher', encodeFunctionData({ abi: outputsAbi, functionName: 'DelegateCallVoucher', args: [destination, payload] }))
+  addDelegateCallVoucher(session: Session, destination: Address, payload: Hex): number {
+    return this.#addOutput(session, 'A delegate-call voucher', encodeFunctionData({ abi: outputsAbi, functionName: 'DelegateCallVoucher', args: [destination, payload] }))
   }
 
-  addReport(payload: Hex): void {
-    if (!this.#inFlight) throw new NoRequestInFlightError('A report is only allowed while a request is being processed')
-    this.#inFlight.reports.push(payload)
+  addReport(session: Session, payload: Hex): void {
+    this.#heldBy(session, 'A report').reports.push(payload)
   }
 
-  async exception(payload: Hex): Promise<void> {
-    if (!this.#inFlight) throw new NoRequestInFlightError('An exception is only allowed while a request is being processed')
-    await this.#settle(this.#inFlight, 'EXCEPTION', payload)
-  }
-
-  /**
-   * The back end died (killed, crashed) while a request was in flight: the request ends as an
-   * exception, with a report that says so, and the next one can be served.
-   */
-  async abandonInFlight(reason: string): Promise<void> {
-    if (!this.#inFlight) return
-    await this.#settle(this.#inFlight, 'EXCEPTION', toHex(reason))
+  async exception(session: Session, payload: Hex): Promise<void> {
+    await this.#settle(this.#heldBy(session, 'An exception'), 'EXCEPTION', payload)
   }
 
   // --- Read side ---
