@@ -56,11 +56,13 @@ try {
     validatedOnChain: validation.valid,
     ...(validation.valid ? {} : { reason: validation.reason }),
     application,
+    templateHash: devnet.deployment.templateHash,
     chainUrl: devnet.chainUrl,
   }
   if (values.json) {
     console.log(toJson(summary))
   } else {
+    console.log(`template      ${summary.templateHash}   (the Application's; \`cartenix template\` rebuilds it)`)
     console.log(`input index   ${summary.inputIndex}`)
     console.log(`drvPath       ${summary.drvPath}`)
     for (const output of summary.outputs) {

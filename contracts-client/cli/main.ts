@@ -11,6 +11,7 @@ import { devnetCommand, devnetUsage } from './commands/devnet.ts'
 import { executeCommand, executeUsage } from './commands/execute.ts'
 import { fodsCommand, fodsUsage } from './commands/fods.ts'
 import { outputsCommand, outputsUsage } from './commands/outputs.ts'
+import { replayCommand, replayUsage } from './commands/replay.ts'
 import { templateCommand, templateUsage } from './commands/template.ts'
 import { verifyCommand, verifyUsage } from './commands/verify.ts'
 import { waitCommand, waitUsage } from './commands/wait.ts'
@@ -25,6 +26,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   devnet: { run: devnetCommand, usage: devnetUsage },
   fods: { run: fodsCommand, usage: fodsUsage },
   template: { run: templateCommand, usage: templateUsage },
+  replay: { run: replayCommand, usage: replayUsage },
 }
 
 const usage = `usage: cartenix <command> [options]

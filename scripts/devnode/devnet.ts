@@ -18,6 +18,7 @@ import { anvil as anvilChain } from 'viem/chains'
 import { anvilPollingInterval, devAccountKey, type Anvil } from './anvil.ts'
 import { hostBackend, startBackend, startTiedAnvil, type BackendCommand } from './children.ts'
 import { deployRollups } from './deploy.ts'
+import { computeTemplate, hostTemplateSystem } from '../../image/template.ts'
 import { lockDevnet, type DevnetLock } from './lock.ts'
 import { DevNode } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
@@ -83,9 +84,19 @@ async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, log
   const path = join(dir, 'deployment.json')
   const saved = await readFile(path, 'utf8').then((text) => deploymentRecord.parse(JSON.parse(text)), () => undefined)
   const publicClient = createPublicClient({ chain: anvilChain, transport: http(anvil.url), pollingInterval: anvilPollingInterval })
-  if (saved && (await publicClient.getCode({ address: saved.application }))) return saved
+  // The Application commits to the machine it runs: the template this checkout gives.
+  const template = await computeTemplate({ system: hostTemplateSystem() })
+  if (saved && (await publicClient.getCode({ address: saved.application }))) {
+    if (saved.templateHash.toLowerCase() !== template.hash.toLowerCase()) {
+      log(
+        `devnet: the application was deployed with template ${saved.templateHash}, but this checkout gives ${template.hash}: ` +
+          'its claims now come from another machine than the one on chain, and `cartenix replay` will refuse. Delete the state directory for a new chain.',
+      )
+    }
+    return saved
+  }
   const walletClient = createWalletClient({ chain: anvilChain, transport: http(anvil.url), account: privateKeyToAccount(devAccountKey), pollingInterval: anvilPollingInterval })
-  const deployed = await deployRollups(publicClient, walletClient, { epochLength: BigInt(epochLength) })
+  const deployed = await deployRollups(publicClient, walletClient, { epochLength: BigInt(epochLength), templateHash: template.hash })
   const record: DeploymentRecord = {
     chainId: anvilChain.id,
     inputBox: deployed.inputBox,

@@ -86,6 +86,11 @@ export type DevNodeOptions = {
   /** Mine empty blocks to close an epoch once its inputs are processed (anvil only). */
   autoMine?: boolean
   /**
+   * Watch and compute, never write to the chain: no mining, no claims (what `cartenix replay`
+   * runs, against a chain whose claims others made). Default false.
+   */
+  observer?: boolean
+  /**
    * Serve back ends on the bare rollup URL, without a session token (default true). The devnet
    * turns it off while it runs a back end of its own, so that no other back end competes with it.
    */
@@ -117,7 +122,8 @@ export class DevNode {
       ownerKey: options.ownerKey,
       pollIntervalMs: options.pollIntervalMs ?? 50,
       finishWaitMs: options.finishWaitMs ?? 1000,
-      autoMine: options.autoMine ?? true,
+      autoMine: (options.autoMine ?? true) && !options.observer,
+      observer: options.observer ?? false,
       bareUrl: options.bareUrl ?? true,
       log: options.log ?? (() => {}),
     }
@@ -183,7 +189,7 @@ export class DevNode {
     try {
       await this.#readChain()
       await this.#closeFinishedEpochs()
-      await this.#submitClaims()
+      if (!this.#options.observer) await this.#submitClaims()
     } finally {
       this.#ticking = false
     }

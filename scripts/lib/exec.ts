@@ -6,7 +6,8 @@ export class CommandFailedError extends Error {
   readonly command: string
   readonly exitCode: number | null
   readonly stderr: string
-  constructor(args: { command: string; exitCode: number | null; stderr: string; cause?: unknown }) {
+  readonly stdout: string
+  constructor(args: { command: string; exitCode: number | null; stderr: string; stdout?: string; cause?: unknown }) {
     const tail = args.stderr.trim().split('\n').slice(-20).join('\n')
     super(`Command failed with exit code ${args.exitCode}: ${args.command}${tail ? `\n${tail}` : ''}`, {
       cause: args.cause,
@@ -14,6 +15,7 @@ export class CommandFailedError extends Error {
     this.command = args.command
     this.exitCode = args.exitCode
     this.stderr = args.stderr
+    this.stdout = args.stdout ?? ''
   }
 }
 
@@ -53,7 +55,7 @@ export function exec(file: string, args: readonly string[], options: ExecOptions
     child.on('close', (code) => {
       const result = { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }
       if (code === 0) resolve(result)
-      else reject(new CommandFailedError({ command, exitCode: code, stderr: result.stderr }))
+      else reject(new CommandFailedError({ command, exitCode: code, stderr: result.stderr, stdout: result.stdout }))
     })
     if (options.input !== undefined && child.stdin) {
       // A child may exit without reading its input; that EPIPE is the child's business, and its

@@ -1,23 +1,14 @@
-import { appendFile, cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { computeTemplate, type Template } from '../../image/template.ts'
 import { exec } from '../../scripts/lib/exec.ts'
+import { cloneSources } from '../harness/clone.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
 const cli = join(repo, 'bin/cartenix.js')
-
-/** A copy of the checkout's sources somewhere else on disk (node_modules shared by a link). */
-export async function cloneSources(into: string): Promise<string> {
-  const clone = join(into, 'clone')
-  for (const dir of ['dapp', 'contracts-client', 'image', 'scripts', 'package.json', 'tsconfig.json']) {
-    await cp(join(repo, dir), join(clone, dir), { recursive: true })
-  }
-  await symlink(join(repo, 'node_modules'), join(clone, 'node_modules'))
-  return clone
-}
 
 describe('the machine template', () => {
   let scratch: string
