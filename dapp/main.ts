@@ -4,7 +4,7 @@
  * the real rollups node) and on the host (under the dev node). It never exits on bad input.
  */
 import { loadConfig } from './config.ts'
-import { createRollupClient, type FinishStatus, type RollupRequest } from './rollup/client.ts'
+import { createRollupClient, RollupRequestError, type FinishStatus, type RollupRequest } from './rollup/client.ts'
 import { ResultLedger } from './results.ts'
 import { currentSystem } from './nix/env.ts'
 import { handleAdvance } from './handlers/advance.ts'
@@ -53,6 +53,9 @@ export async function runBackend(): Promise<never> {
       request = await context.rollup.finish(status)
       backoff = 100
     } catch (error) {
+      // 403: the rollup API will never serve this back end again (the dev node says so to one
+      // left over from an earlier devnet). Anything else may pass: try again.
+      if (error instanceof RollupRequestError && error.status === 403) throw error
       log(`${(error as Error).message}; retrying in ${backoff} ms`)
       await sleep(backoff)
       backoff = Math.min(backoff * 2, 5000)

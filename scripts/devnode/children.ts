@@ -38,7 +38,7 @@ export function startBackend(
 }
 
 /**
- * anvil as startAnvil (anvil.ts) runs it, tied to this process: it gets SIGTERM when the devnet
+ * anvil on loopback, tied to this process: it gets SIGTERM when the devnet
  * dies, which lets it write the chain to `statePath` before it exits, so a restart resumes the
  * same chain. Resolves once anvil answers JSON-RPC.
  */

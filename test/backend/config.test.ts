@@ -1,4 +1,6 @@
 import { fileURLToPath } from 'node:url'
+import { serve, type ServerType } from '@hono/node-server'
+import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../dapp/config.ts'
 import { exec, CommandFailedError } from '../../scripts/lib/exec.ts'
@@ -31,5 +33,27 @@ describe('back-end configuration', () => {
     expect(loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '5000' }).buildTimeoutMs).toBe(5000)
     expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '-1' })).toThrow('CARTENIX_BUILD_TIMEOUT_MS')
     expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'not a url' })).toThrow('ROLLUP_HTTP_SERVER_URL')
+  })
+
+  it('stops when the rollup API refuses it for good (403), instead of retrying forever', async () => {
+    let calls = 0
+    const app = new Hono().post('/finish', (c) => {
+      calls++
+      return c.json({ error: 'session 0123abcd… is not open on this dev node' }, 403)
+    })
+    const server = await new Promise<ServerType>((resolve) => {
+      const s: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+    })
+    try {
+      const { port } = server.address() as { port: number }
+      const env = { ...process.env, ROLLUP_HTTP_SERVER_URL: `http://127.0.0.1:${port}`, CARTENIX_SYSTEM: 'x86_64-linux' }
+      const error = await exec(process.execPath, ['--import', 'tsx', main], { env, timeoutMs: 60_000 }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(CommandFailedError)
+      expect((error as CommandFailedError).exitCode).toBe(1)
+      expect((error as CommandFailedError).stderr).toContain('status 403')
+      expect(calls).toBe(1)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
