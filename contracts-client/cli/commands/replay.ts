@@ -39,7 +39,9 @@ function render(report: ReplayReport): string {
   const perInput = report.inputs.length ? ` (${(report.inputs.reduce((sum, i) => sum + i.ms, 0) / report.inputs.length / 1000).toFixed(1)} s per input)` : ''
   lines.push(
     '',
-    wrong.length === 0
+    report.epochs.length === 0
+      ? 'no claims to check yet (none submitted for this application, or none from --from-epoch on)'
+      : wrong.length === 0
       ? `${report.epochs.length} claim(s) checked, all agree; ${report.inputs.length} input(s) replayed in ${(report.ms / 1000).toFixed(1)} s${perInput}`
       : `FALSE CLAIM: epoch ${wrong.map((e) => e.epoch).join(', ')}: the inputs do not give the claimed outputs root (${report.epochs.length} checked)`,
   )
