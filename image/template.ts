@@ -15,6 +15,8 @@ import { build } from 'esbuild'
 import type { Hex } from 'viem'
 import { repoRoot as defaultRoot } from '../dapp/nix/env.ts'
 import { packageSetFiles } from '../dapp/nix/package-set.ts'
+import { initramfsModules, initScript } from './vm/initramfs.ts'
+import { vmInit } from './vm/guest-init.ts'
 
 /** Bumped whenever what the template covers, or how it is hashed, changes. */
 export const templateVersion = 1
@@ -45,14 +47,14 @@ export type Template = {
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex')
 
 /**
- * How the back end is bundled for the machine: one ESM file for Node 20. Paths in the bundle are
+ * How programs are bundled for the machine: one ESM file for Node 20 each. Paths in a bundle are
  * relative to the repository, so a clone anywhere gives the same bytes.
  */
-export async function bundleBackend(root: string = defaultRoot): Promise<Uint8Array> {
+async function bundleForMachine(root: string, entry: string): Promise<Uint8Array> {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: [join(root, 'dapp/main.ts')],
-    outfile: join(root, 'backend.mjs'),
+    entryPoints: [join(root, entry)],
+    outfile: join(root, 'bundle.mjs'),
     write: false,
     bundle: true,
     platform: 'node',
@@ -66,9 +68,15 @@ export async function bundleBackend(root: string = defaultRoot): Promise<Uint8Ar
     logLevel: 'warning',
   })
   const [file] = result.outputFiles
-  if (!file) throw new Error('esbuild produced no bundle for dapp/main.ts')
+  if (!file) throw new Error(`esbuild produced no bundle for ${entry}`)
   return file.contents
 }
+
+/** The back end as the machine runs it (/opt/cartenix/backend.mjs). */
+export const bundleBackend = (root: string = defaultRoot) => bundleForMachine(root, 'dapp/main.ts')
+
+/** The guest half of the rollup relay, for the VM (/opt/cartenix/relay.mjs; image/vm/relay). */
+export const bundleRelay = (root: string = defaultRoot) => bundleForMachine(root, 'image/vm/relay/guest.ts')
 
 async function describeFile(dir: string, path: string): Promise<TemplateFile> {
   const full = join(dir, path)
@@ -103,9 +111,25 @@ export async function computeTemplate(options: { system: TemplateSystem; root?: 
     await single('seed-lock', join('seed', `${arch}.lock.json`), `the seed of tools for ${arch}`),
     await single('nix-settings', join('nix', 'nix.conf'), "Nix's settings"),
     { name: 'system', sha256: sha256(options.system), description: `the system built for: ${options.system}` },
+    ...(options.system === 'riscv64-linux' ? await vmComponents(root) : []),
   ]
   const text = [`cartenix-template ${templateVersion}\n`, ...components.map((c) => `${c.name} ${c.sha256}\n`)].join('')
   return { version: templateVersion, system: options.system, hash: `0x${sha256(text)}`, components }
+}
+
+/**
+ * What the riscv64 VM adds (image/vm): the pinned kernel and busybox (their .debs' hashes are in
+ * the lock), what the initramfs is made of (its /init and module list: the same inputs give the
+ * same bytes), the machine's PID 1 and the guest half of the rollup relay.
+ */
+async function vmComponents(root: string): Promise<TemplateComponent[]> {
+  const lock = await describeFile(join(root, 'image', 'vm'), 'lock.json')
+  return [
+    { name: 'vm-lock', sha256: lock.sha256, description: 'the pinned riscv64 kernel and busybox (image/vm/lock.json)' },
+    { name: 'vm-initramfs', sha256: sha256(`${initScript}\n${initramfsModules.join('\n')}`), description: "the initramfs's /init and modules (image/vm/initramfs.ts)" },
+    { name: 'vm-init', sha256: sha256(vmInit), description: "the VM's PID 1 on the machine's root (image/vm/guest-init.ts)" },
+    { name: 'relay', sha256: sha256(await bundleRelay(root)), description: 'the rollup relay inside the VM, as bundled (image/vm/relay/guest.ts)' },
+  ]
 }
 
 /** The system this host builds for, named without asking Nix (the template needs no store). */

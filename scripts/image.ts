@@ -1,6 +1,6 @@
 /**
  * `npm run image [-- --attrs hello,lua] [--fresh]`: builds the riscv64 root file system and its
- * ext2 image in .cartenix/image/, and prints their sizes.
+ * ext2 image (outside the work tree, see imageTreeDir in image/rootfs/build.ts), and prints their sizes.
  */
 import { parseArgs } from 'node:util'
 import { buildImage } from '../image/rootfs/build.ts'

@@ -17,7 +17,12 @@ import { hexToNarHash } from '../dapp/nix/hash.ts'
 import { anvilPollingInterval, devUserKey } from './devnode/anvil.ts'
 import { startDevnet, type Devnet } from './devnode/devnet.ts'
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, attr: { type: 'string', default: 'hello' } } })
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, attr: { type: 'string', default: 'hello' }, machine: { type: 'string', default: 'host' } } })
+if (values.machine !== 'host' && values.machine !== 'riscv64') {
+  console.error('npm start: --machine is host (the back end as a process here, the default) or riscv64 (the VM; run `npm run image` first)')
+  process.exit(2)
+}
+const machine = values.machine
 const say = (line: string) => {
   if (!values.json) console.error(line)
 }
@@ -32,7 +37,7 @@ process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
 
 try {
   say('starting anvil, deploying the Cartesi Rollups v2.2.0 contracts, starting the dev node and the back end…')
-  devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, log: () => {} })
+  devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, machine, log: machine === 'riscv64' ? (line) => say(line) : () => {} })
   const application = devnet.deployment.application
   const walletClient = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devUserKey), pollingInterval: anvilPollingInterval })
   const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
@@ -40,7 +45,9 @@ try {
   const sent = await requestBuild(walletClient, { application, inputBox: devnet.deployment.inputBox, request: { attr: values.attr } })
   say(`requested ${values.attr}: input ${sent.inputIndex} (transaction ${sent.transactionHash})`)
   const indicator = values.json ? { update: () => {}, done: () => {} } : progress(`input ${sent.inputIndex}`)
-  const { notice } = await waitForResult(node, { application, inputIndex: sent.inputIndex, onStatus: indicator.update })
+  // Under emulation a build takes minutes, not seconds.
+  const timeoutMs = machine === 'riscv64' ? 60 * 60_000 : undefined
+  const { notice } = await waitForResult(node, { application, inputIndex: sent.inputIndex, onStatus: indicator.update, ...(timeoutMs ? { timeoutMs } : {}) })
   indicator.update('waiting for the claim')
   const proven = await waitForProof(node, { application, outputIndex: notice.index }).finally(() => indicator.done())
   const validation = await validateNotice(devnet.publicClient(), { application, output: proven })

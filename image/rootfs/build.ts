@@ -7,10 +7,13 @@
  *   3. put the riscv64 seed (same recipe as amd64) and the locked sources in the tree's Nix store
  *      with `nix-store --add-fixed`, run inside the tree; build the seed there;
  *   4. pack the tree as an ext2 image with genext2fs, the way the Cartesi CLI does.
+ *
+ * The tree and the ext2 image are kept outside the work tree (imageTreeDir), keyed by their lock.
  */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { build as bundle } from 'esbuild'
 import { exec } from '../../scripts/lib/exec.ts'
 import { repoRoot } from '../../dapp/nix/env.ts'
 import { listFixedOutputs } from '../../dapp/nix/fods.ts'
@@ -20,15 +23,40 @@ import { seedRecipe } from '../seed/recipe.ts'
 import { ensureSources, readSourceLock } from '../sources.ts'
 import { enterChroot, type Chroot } from './chroot.ts'
 import { ensureImageHost } from './host.ts'
+import { bundleBackend, bundleRelay } from '../template.ts'
+import { vmInit } from '../vm/guest-init.ts'
 
-export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
-export const rootfsDir = join(imageWorkDir, 'rootfs')
-export const ext2Path = join(imageWorkDir, 'rootfs.ext2')
 /** Where the back end and the image's files live inside the machine (CARTENIX_ROOT). */
 export const machineRoot = '/opt/cartenix'
 
 /** Debian packages of the machine: Node.js for the back end, Nix, busybox. */
 export const machinePackages = ['nodejs', 'nix-bin', 'busybox-static'] as const
+
+/** The Docker build context (image/Dockerfile copies from it): in the work tree, and small. */
+export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
+
+/**
+ * The tree and its ext2 image are heavy (1.5 GB each) and slow to make (mmdebstrap and the seed
+ * built under emulation: a quarter of an hour), so they live outside the work tree, keyed by
+ * what decides them: the packages, the suite and mirror, and the riscv64 seed lock. Another
+ * clone, or CI after a session, reuses them; a changed lock makes a new tree (and the old one
+ * is removed). What is copied in on every run (the back end, the package set, the sources) is
+ * not part of the key.
+ */
+export const imageCacheRoot = process.env.CARTENIX_IMAGE_CACHE ?? '/var/cache/cartenix/image'
+
+function treeKey(): string {
+  const recipe = seedRecipe('riscv64')
+  return createHash('sha256')
+    .update(JSON.stringify({ packages: machinePackages, suite: recipe.suite, mirror: recipe.mirror }))
+    .update(readFileSync(join(repoRoot, 'image', 'seed', 'riscv64.lock.json')))
+    .digest('hex')
+    .slice(0, 16)
+}
+
+export const imageTreeDir = join(imageCacheRoot, `riscv64-${treeKey()}`)
+export const rootfsDir = join(imageTreeDir, 'rootfs')
+export const ext2Path = join(imageTreeDir, 'rootfs.ext2')
 
 /**
  * qemu-user cannot emulate clone() with namespace flags (CLONE_NEWNS, CLONE_NEWPID, …), so
@@ -57,8 +85,15 @@ async function debianTree(fresh: boolean, log: (line: string) => void): Promise<
   const recipe = seedRecipe('riscv64')
   const staging = `${rootfsDir}.new`
   await rm(staging, { recursive: true, force: true })
+  // Trees of other keys are out of date: a changed lock or package list made this one.
+  for (const old of await readdir(imageCacheRoot).catch(() => [] as string[])) {
+    if (old.startsWith('riscv64-') && join(imageCacheRoot, old) !== imageTreeDir) {
+      log(`image: removing the tree of an earlier lock (${join(imageCacheRoot, old)})`)
+      await rm(join(imageCacheRoot, old), { recursive: true, force: true })
+    }
+  }
   // mmdebstrap makes the target directory but not its parents.
-  await mkdir(imageWorkDir, { recursive: true })
+  await mkdir(imageTreeDir, { recursive: true })
   log(`image: mmdebstrap ${recipe.suite} riscv64 with ${machinePackages.join(', ')}`)
   await exec(
     'mmdebstrap',
@@ -80,18 +115,11 @@ async function installCartenix(log: (line: string) => void): Promise<void> {
   }
   await mkdir(join(rootfsDir, 'etc/nix'), { recursive: true })
   await cp(join(repoRoot, 'image/nix/nix.conf'), join(rootfsDir, 'etc/nix/nix.conf'))
-  log('image: bundling the back end')
-  await bundle({
-    entryPoints: [join(repoRoot, 'dapp/main.ts')],
-    outfile: join(target, 'backend.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // Some dependencies still call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __cartenixRequire } from 'node:module'; const require = __cartenixRequire(import.meta.url);" },
-    logLevel: 'warning',
-  })
+  log('image: bundling the back end and the rollup relay')
+  // The very bytes the template hash commits to (image/template.ts).
+  await writeFile(join(target, 'backend.mjs'), await bundleBackend())
+  await writeFile(join(target, 'relay.mjs'), await bundleRelay())
+  await writeFile(join(target, 'vm-init'), vmInit, { mode: 0o755 })
   await writeFile(join(rootfsDir, 'etc/profile.d/cartenix.sh'), `export CARTENIX_ROOT=${machineRoot}\nexport ROLLUP_HTTP_SERVER_URL=\${ROLLUP_HTTP_SERVER_URL:-http://127.0.0.1:5004}\n`)
 }
 
@@ -155,8 +183,9 @@ export async function buildImage(options: ImageOptions = {}): Promise<ImageResul
   log('image: packing the ext2 image')
   const rootfsBytes = await duBytes(rootfsDir)
   const { stdout: files } = await exec('bash', ['-c', 'find "$1" -xdev | wc -l', 'find', rootfsDir])
-  // Room for builds inside the machine: the tree plus a quarter, plus 512 MiB.
-  const blocks = Math.ceil((rootfsBytes * 1.25 + 512 * 1024 * 1024) / 4096)
+  // Room for builds inside the machine: the tree plus a quarter, plus 1 GiB (the VM's back end
+  // stops a build when less than 256 MiB is left; see image/vm/run.ts).
+  const blocks = Math.ceil((rootfsBytes * 1.25 + 1024 * 1024 * 1024) / 4096)
   await rm(ext2Path, { force: true })
   await exec('genext2fs', ['--faketime', '--block-size', '4096', '--size-in-blocks', String(blocks), '--number-of-inodes', String(Number(files) * 2 + 20_000), '--root', rootfsDir, ext2Path])
   return { rootfs: rootfsDir, ext2: ext2Path, rootfsBytes, ext2Bytes: (await stat(ext2Path)).size }

@@ -25,6 +25,10 @@ export const imageHostPrograms = [
   { program: 'update-binfmts', package: 'binfmt-support' },
   { program: 'genext2fs', package: 'genext2fs' },
   { program: 'mount', package: 'mount' },
+  // The riscv64 VM (image/vm): full-system QEMU, qcow2 overlays, and xz for the kernel's modules.
+  { program: 'qemu-system-riscv64', package: 'qemu-system-misc' },
+  { program: 'qemu-img', package: 'qemu-utils' },
+  { program: 'xz', package: 'xz-utils' },
 ] as const
 
 export const imageHostPackages = [...new Set(imageHostPrograms.map((p) => p.package))]

@@ -50,7 +50,8 @@ export async function kernelFiles(lock: VmLock): Promise<KernelFiles> {
 
 /** `/init`: mounts the pseudo file systems, loads the modules, names the virtio ports, then runs
  * what `cartenix.init=` on the kernel command line says (a script in the initramfs, or `root`
- * to mount /dev/vda and switch_root to `cartenix.rootinit=`, /sbin/init by default). */
+ * to mount /dev/vda (`cartenix.rootflags=`, ro by default) and switch_root to
+ * `cartenix.rootinit=`, /sbin/init by default). */
 export const initScript = `#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /mnt /newroot /usr/bin /sbin /usr/sbin
 /bin/busybox --install -s
@@ -78,16 +79,18 @@ done
 echo "cartenix: init up at $(cut -d' ' -f1 /proc/uptime)s"
 what=shell
 rootinit=/sbin/init
+rootflags=ro
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     cartenix.init=*) what="\${arg#cartenix.init=}" ;;
     cartenix.rootinit=*) rootinit="\${arg#cartenix.rootinit=}" ;;
+    cartenix.rootflags=*) rootflags="\${arg#cartenix.rootflags=}" ;;
   esac
 done
 case "$what" in
   shell) exec sh ;;
   root)
-    mount -t ext4 -o ro /dev/vda /newroot || { echo "cartenix: cannot mount /dev/vda"; exec sh; }
+    mount -t ext4 -o "$rootflags" /dev/vda /newroot || { echo "cartenix: cannot mount /dev/vda"; exec sh; }
     mount --move /dev /newroot/dev 2>/dev/null
     umount /proc /sys /tmp
     exec switch_root /newroot "$rootinit"

@@ -4,8 +4,7 @@
  * this disk, when the image has been built.
  */
 import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
-import { repoRoot, runNix } from '../../dapp/nix/env.ts'
+import { runNix } from '../../dapp/nix/env.ts'
 import { invalidPaths } from '../../dapp/nix/store.ts'
 import { readSeedLock } from '../../image/seed/lock.ts'
 import { seedStorePaths } from '../../image/seed/index.ts'
@@ -14,8 +13,8 @@ import { exec } from '../lib/exec.ts'
 import type { Row, SectionResult } from './report.ts'
 import { bytes, count } from './stats.ts'
 import { outputsOf } from './store.ts'
+import { ext2Path, rootfsDir } from '../../image/rootfs/build.ts'
 
-export const imageDir = join(repoRoot, '.cartenix', 'image')
 
 /** NAR sizes of valid store paths, in order. */
 async function narSizes(paths: readonly string[]): Promise<number[]> {
@@ -59,7 +58,7 @@ export async function benchSizes(): Promise<SectionResult> {
   rows.push(row('locked sources', `${bytes(total)} NAR, ${count(present.length)} of ${count(sources.length)} in the store`))
 
   // -x: stay on the rootfs's own file system; a chroot may have /proc and /dev mounted inside it.
-  const rootfs = join(imageDir, 'rootfs')
+  const rootfs = rootfsDir
   if (await stat(rootfs).then((s) => s.isDirectory(), () => false)) {
     const { stdout } = await exec('du', ['-sx', '--block-size=1', rootfs])
     const used = Number(stdout.split('\t')[0])
@@ -68,7 +67,7 @@ export async function benchSizes(): Promise<SectionResult> {
   } else {
     rows.push(row('image rootfs (du -sx)', undefined))
   }
-  const ext2 = join(imageDir, 'rootfs.ext2')
+  const ext2 = ext2Path
   const image = await stat(ext2).catch(() => undefined)
   if (image) {
     data.rootfsExt2 = { path: ext2, fileBytes: image.size, diskBytes: image.blocks * 512 }

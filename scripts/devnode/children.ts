@@ -14,6 +14,9 @@ export type BackendCommand = { file: string; args: string[] }
 
 export const hostBackend: BackendCommand = { file: process.execPath, args: ['--import', 'tsx', join(repoRoot, 'dapp/main.ts')] }
 
+/** The riscv64 machine as a VM (image/vm/run.ts), run in place of a back end process. */
+export const riscv64Vm: BackendCommand = { file: process.execPath, args: ['--import', 'tsx', join(repoRoot, 'image/vm/run.ts')] }
+
 /**
  * Starts the back end on `rollupUrl`. The kernel kills it (SIGKILL) if this process dies; what it
  * started itself (nix-store, a build) is in its process group, for whoever cleans up after.

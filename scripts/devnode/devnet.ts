@@ -16,9 +16,9 @@ import { createPublicClient, createWalletClient, http, type Hex, type PublicClie
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil as anvilChain } from 'viem/chains'
 import { anvilPollingInterval, devAccountKey, type Anvil } from './anvil.ts'
-import { hostBackend, startBackend, startTiedAnvil, type BackendCommand } from './children.ts'
+import { hostBackend, riscv64Vm, startBackend, startTiedAnvil, type BackendCommand } from './children.ts'
 import { deployRollups } from './deploy.ts'
-import { computeTemplate, hostTemplateSystem } from '../../image/template.ts'
+import { computeTemplate, hostTemplateSystem, type TemplateSystem } from '../../image/template.ts'
 import { lockDevnet, type DevnetLock } from './lock.ts'
 import { DevNode } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
@@ -40,8 +40,16 @@ export type DevnetOptions = {
   backendEnv?: NodeJS.ProcessEnv
   /** How to run the back end, when not as a host process (e.g. inside the riscv64 tree). */
   backendCommand?: BackendCommand
+  /**
+   * The machine the back end runs in: `host` (a process here, the default) or `riscv64` (the VM,
+   * image/vm/run.ts, on the tree `npm run image` made). It also picks the template the
+   * Application is deployed with.
+   */
+  machine?: Machine
   log?: (line: string) => void
 }
+
+export type Machine = 'host' | 'riscv64'
 
 export { hostBackend, startBackend, type BackendCommand } from './children.ts'
 export { DevnetLockedError, lockFileName } from './lock.ts'
@@ -80,12 +88,12 @@ function listen(app: { fetch: (request: Request) => Response | Promise<Response>
 
 const close = (server: ServerType) => new Promise<void>((resolve) => server.close(() => resolve()))
 
-async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, log: (line: string) => void): Promise<DeploymentRecord> {
+async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, system: TemplateSystem, log: (line: string) => void): Promise<DeploymentRecord> {
   const path = join(dir, 'deployment.json')
   const saved = await readFile(path, 'utf8').then((text) => deploymentRecord.parse(JSON.parse(text)), () => undefined)
   const publicClient = createPublicClient({ chain: anvilChain, transport: http(anvil.url), pollingInterval: anvilPollingInterval })
   // The Application commits to the machine it runs: the template this checkout gives.
-  const template = await computeTemplate({ system: hostTemplateSystem() })
+  const template = await computeTemplate({ system })
   if (saved && (await publicClient.getCode({ address: saved.application }))) {
     if (saved.templateHash.toLowerCase() !== template.hash.toLowerCase()) {
       log(
@@ -143,7 +151,9 @@ async function runDevnet(
   ports: { rollup: number; node: number },
   log: (line: string) => void,
 ): Promise<Devnet> {
-  const deployment = await deploymentFor(options.dir, anvil, options.epochLength ?? 1, log)
+  const system: TemplateSystem = options.machine === 'riscv64' ? 'riscv64-linux' : hostTemplateSystem()
+  const backendCommand = options.backendCommand ?? (options.machine === 'riscv64' ? riscv64Vm : undefined)
+  const deployment = await deploymentFor(options.dir, anvil, options.epochLength ?? 1, system, log)
   const rollupPort = ports.rollup
   const nodePort = ports.node
   const ownBackend = options.backend ?? true
@@ -163,9 +173,9 @@ async function runDevnet(
     const owner = node
     const session = owner.openSession()
     const url = `${rollupUrl}/${session}`
-    const child = startBackend(url, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, options.backendCommand)
+    const child = startBackend(url, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, backendCommand)
     backend = child
-    const command = options.backendCommand ?? hostBackend
+    const command = backendCommand ?? hostBackend
     const recorded = (child.pid === undefined ? Promise.resolve(false) : lock.addChild({ role: 'backend', pid: child.pid, command: [command.file, ...command.args].join(' '), rollupUrl: url }))
       .catch((error: unknown) => {
         log(`devnet: could not record the back end in ${lock.path}: ${String(error)}`)

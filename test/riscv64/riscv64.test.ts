@@ -1,12 +1,16 @@
 /**
- * The riscv64 machine end to end, under qemu-user: the dev node serves inputs to the back end
- * running inside the riscv64 root file system (`npm run image`), which builds GNU hello for
- * riscv64-linux; the notice is validated on-chain; hello is built twice from scratch and both
- * builds must give the same NAR hash. Slow: `npm run test:riscv64`.
+ * The riscv64 machine end to end, twice: under qemu-user (the back end in a chroot of the tree
+ * `npm run image` makes, builds unsandboxed) and as a whole VM (Debian's kernel under
+ * qemu-system-riscv64, no network device, Nix's sandbox on). Each builds GNU hello for
+ * riscv64-linux from scratch through InputBox; both notices are validated on-chain, and the two
+ * builds must give the same NAR hash. In the VM, a build that reaches for the network or for a
+ * file of the machine fails. Slow: `npm run test:riscv64`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNodeClient, requestBuild, validateNotice, waitForProof, waitForResult, type NodeClient } from '../../contracts-client/index.ts'
 import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import type { BuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { computeTemplate } from '../../image/template.ts'
 import { enterChroot, type Chroot } from '../../image/rootfs/chroot.ts'
 import { emulationNixConfig, machineRoot, rootfsDir } from '../../image/rootfs/build.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
@@ -49,8 +53,10 @@ async function buildHello(request: { attr: string } | { expr: string }) {
   return notice
 }
 
+let qemuUserHello: BuildResult | undefined
+
 describe('riscv64 under emulation', () => {
-  it('builds hello twice from scratch for riscv64-linux, with the same NAR hash, validated on-chain', async () => {
+  it('builds hello from scratch for riscv64-linux under qemu-user, validated on-chain', async () => {
     const first = await buildHello({ attr: 'hello' })
     expect(first.result).toMatchObject({ system: 'riscv64-linux', success: true })
     const [out] = first.result.outputs
@@ -61,9 +67,51 @@ describe('riscv64 under emulation', () => {
 
     const proven = await waitForProof(node, { application: devnet.deployment.application, outputIndex: first.index })
     expect(await validateNotice(clients(devnet).publicClient, { application: devnet.deployment.application, output: proven })).toEqual({ valid: true })
-
-    const second = await buildHello({ expr: 'pkgs: pkgs.hello' })
-    expect(second.result.drvPath).toBe(first.result.drvPath)
-    expect(second.result.outputs).toEqual(first.result.outputs)
+    qemuUserHello = first.result
   }, 2 * hour)
+})
+
+describe('riscv64 as a VM', () => {
+  let vm: Devnet
+  let vmNode: NodeClient
+  beforeAll(async () => {
+    vm = await startTestDevnet({ machine: 'riscv64', log: (line) => console.error(line) })
+    vmNode = createNodeClient({ url: `${vm.nodeUrl}/rpc` })
+  }, 10 * 60_000)
+  afterAll(async () => {
+    await vm?.stop()
+  })
+
+  const request = async (body: { attr: string } | { expr: string }) => {
+    const { application, inputBox } = vm.deployment
+    const sent = await requestBuild(clients(vm).walletClient, { application, inputBox, request: body })
+    return waitForResult(vmNode, { application, inputIndex: sent.inputIndex, timeoutMs: hour, pollIntervalMs: 2000 })
+  }
+
+  it('builds hello in the sandbox, bit for bit what qemu-user built, validated on-chain', async () => {
+    expect(vm.deployment.templateHash).toBe((await computeTemplate({ system: 'riscv64-linux' })).hash)
+    const { notice } = await request({ attr: 'hello' })
+    expect(notice.result).toMatchObject({ system: 'riscv64-linux', success: true })
+    expect(qemuUserHello, 'the qemu-user build ran first').toBeDefined()
+    expect(notice.result.drvPath).toBe(qemuUserHello?.drvPath)
+    expect(notice.result.outputs).toEqual(qemuUserHello?.outputs)
+    const proven = await waitForProof(vmNode, { application: vm.deployment.application, outputIndex: notice.index })
+    expect(await validateNotice(clients(vm).publicClient, { application: vm.deployment.application, output: proven })).toEqual({ valid: true })
+  }, 2 * hour)
+
+  it('gives a build no network (not even the relay on the VM\'s loopback) and no file of the machine', async () => {
+    const nonce = Date.now()
+    const reach = (name: string, script: string) =>
+      `pkgs: pkgs.mkDerivation { name = "${name}-${nonce}"; buildPhase = ''${script}''; installPhase = "echo reached > $out"; }`
+    for (const [name, script, why] of [
+      // The guest relay serves the rollup API on 127.0.0.1:5004 inside the VM.
+      ['network', 'exec 3<>/dev/tcp/127.0.0.1/5004 && echo connected', /Connection refused|Network is unreachable|cannot|No such/],
+      ['machine-file', 'cat /opt/cartenix/backend.mjs > /dev/null && echo read', /No such file or directory/],
+    ] as const) {
+      const { notice, reports } = await request({ expr: reach(name, script) })
+      expect(notice.result.success, name).toBe(false)
+      const failed = reports.map((r) => r.json).find((r) => (r as { type?: string } | undefined)?.type === 'build-failed') as { logTail: string } | undefined
+      expect(failed?.logTail, name).toMatch(why)
+    }
+  }, hour)
 })

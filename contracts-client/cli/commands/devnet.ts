@@ -3,12 +3,15 @@ import { parseArgs } from 'node:util'
 import { repoRoot } from '../../../dapp/nix/env.ts'
 import { startDevnet } from '../../../scripts/devnode/devnet.ts'
 import { toJson } from '../render.ts'
+import { UsageError } from '../usage.ts'
 
-export const devnetUsage = `cartenix devnet [--dir DIR] [--epoch-length N] [--no-backend] [--json]
+export const devnetUsage = `cartenix devnet [--dir DIR] [--epoch-length N] [--no-backend] [--machine host|riscv64] [--json]
 
 Runs a local rollup until Ctrl-C: anvil with the Cartesi Rollups v2.2.0 contracts, the dev node
 (rollup HTTP API on :5004, JSON-RPC and inspect on :10011) and the back end. State is kept in
-DIR (default .cartenix/devnet), so a restart resumes.`
+DIR (default .cartenix/devnet), so a restart resumes. --machine riscv64 runs the back end in
+the riscv64 VM (qemu-system-riscv64, Nix's sandbox on; run \`npm run image\` first) and deploys
+the Application with the riscv64 template.`
 
 export async function devnetCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -17,10 +20,12 @@ export async function devnetCommand(argv: string[]): Promise<number> {
       dir: { type: 'string', default: join(repoRoot, '.cartenix', 'devnet') },
       'epoch-length': { type: 'string', default: '1' },
       'no-backend': { type: 'boolean', default: false },
+      machine: { type: 'string', default: 'host' },
       json: { type: 'boolean', default: false },
     },
   })
-  const devnet = await startDevnet({ dir: values.dir, epochLength: Number(values['epoch-length']), backend: !values['no-backend'], log: (line) => console.error(line) })
+  if (values.machine !== 'host' && values.machine !== 'riscv64') throw new UsageError('--machine is host or riscv64')
+  const devnet = await startDevnet({ dir: values.dir, epochLength: Number(values['epoch-length']), backend: !values['no-backend'], machine: values.machine, log: (line) => console.error(line) })
   const summary = { chainUrl: devnet.chainUrl, rollupUrl: devnet.rollupUrl, nodeUrl: devnet.nodeUrl, ...devnet.deployment }
   console.log(values.json ? toJson(summary) : Object.entries(summary).map(([k, v]) => `${k.padEnd(16)} ${v}`).join('\n'))
   await new Promise<void>((resolve) => {
