@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { exec } from '../../scripts/lib/exec.ts'
+import { privateAptOptions } from '../../scripts/lib/apt.ts'
 import { imageDir, repoRoot } from '../../dapp/nix/env.ts'
 import type { SeedArch, SeedRecipe } from './recipe.ts'
 
@@ -47,29 +48,9 @@ export async function writeSeedLock(lock: SeedLock): Promise<void> {
   await writeFile(seedLockPath(lock.arch), `${JSON.stringify(seedLock.parse(lock), null, 2)}\n`)
 }
 
-/**
- * A private apt configuration for one suite and architecture, independent of the host's
- * sources and of what the host has installed: apt resolves the seed's dependency closure as if
- * installing into an empty system.
- */
-async function privateApt(recipe: SeedRecipe): Promise<string[]> {
-  const root = join(repoRoot, '.cartenix', 'apt', `${recipe.suite}-${recipe.arch}`)
-  for (const dir of ['etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/sources.list.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/lib/dpkg']) {
-    await mkdir(join(root, dir), { recursive: true })
-  }
-  await writeFile(join(root, 'var/lib/dpkg/status'), '')
-  await writeFile(
-    join(root, 'etc/apt/sources.list'),
-    `deb [arch=${recipe.arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${recipe.mirror} ${recipe.suite} main\n`,
-  )
-  return [
-    '-o', `Dir=${root}`,
-    '-o', `Dir::State::status=${join(root, 'var/lib/dpkg/status')}`,
-    '-o', `APT::Architecture=${recipe.arch}`,
-    '-o', `APT::Architectures::=${recipe.arch}`,
-    '-o', 'Debug::NoLocking=1',
-  ]
-}
+/** apt resolves the seed's dependency closure as if installing into an empty system. */
+const privateApt = (recipe: SeedRecipe) =>
+  privateAptOptions({ root: join(repoRoot, '.cartenix', 'apt', `${recipe.suite}-${recipe.arch}`), arch: recipe.arch, suite: recipe.suite, mirror: recipe.mirror })
 
 /** Resolves the recipe's roots and their dependencies to exact versions, files and hashes. */
 export async function resolveSeedPackages(recipe: SeedRecipe): Promise<SeedPackage[]> {

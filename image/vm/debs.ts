@@ -12,6 +12,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exec } from '../../scripts/lib/exec.ts'
+import { privateAptOptions } from '../../scripts/lib/apt.ts'
 
 export type VmPackage = { package: string; version: string; filename: string; sha256: string; size: number }
 export type VmLock = { arch: 'riscv64'; suite: string; mirror: string; roots: string[]; packages: VmPackage[] }
@@ -69,25 +70,8 @@ export async function unpackPinned(lock: VmLock, name: string): Promise<string> 
 }
 
 /** apt options for a private configuration of one suite and architecture (nothing of the host's). */
-async function privateApt(lock: Pick<VmLock, 'arch' | 'suite' | 'mirror'>): Promise<string[]> {
-  const root = join(vmCache, 'apt', `${lock.suite}-${lock.arch}`)
-  for (const dir of ['etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/sources.list.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/lib/dpkg']) {
-    await mkdir(join(root, dir), { recursive: true })
-  }
-  await writeFile(join(root, 'var/lib/dpkg/status'), '')
-  await writeFile(
-    join(root, 'etc/apt/sources.list'),
-    `deb [arch=${lock.arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${lock.mirror} ${lock.suite} main\n`,
-  )
-  return [
-    '-o', `Dir=${root}`,
-    '-o', `Dir::State::status=${join(root, 'var/lib/dpkg/status')}`,
-    '-o', `APT::Architecture=${lock.arch}`,
-    '-o', `APT::Architectures::=${lock.arch}`,
-    '-o', 'Acquire::Languages=none',
-    '-o', 'Debug::NoLocking=1',
-  ]
-}
+const privateApt = (lock: Pick<VmLock, 'arch' | 'suite' | 'mirror'>) =>
+  privateAptOptions({ root: join(vmCache, 'apt', `${lock.suite}-${lock.arch}`), arch: lock.arch, suite: lock.suite, mirror: lock.mirror })
 
 /**
  * Resolves the roots to exact packages. Only the packages named are pinned, not their

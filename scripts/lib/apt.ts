@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exec } from './exec.ts'
 
@@ -85,4 +85,30 @@ export async function ensureApt(log: (line: string) => void): Promise<boolean> {
     })
   }
   return true
+}
+
+/**
+ * Options for apt-get and apt-cache that use a private configuration in `root` for one suite and
+ * architecture, independent of the host's sources and of what the host has installed: apt
+ * resolves and fetches as if for an empty system of that architecture (the seed, the VM's
+ * kernel). The host's Debian keyring verifies the indices.
+ */
+export async function privateAptOptions(args: { root: string; arch: string; suite: string; mirror: string }): Promise<string[]> {
+  const { root } = args
+  for (const dir of ['etc/apt/apt.conf.d', 'etc/apt/preferences.d', 'etc/apt/sources.list.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/lib/dpkg']) {
+    await mkdir(join(root, dir), { recursive: true })
+  }
+  await writeFile(join(root, 'var/lib/dpkg/status'), '')
+  await writeFile(
+    join(root, 'etc/apt/sources.list'),
+    `deb [arch=${args.arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${args.mirror} ${args.suite} main\n`,
+  )
+  return [
+    '-o', `Dir=${root}`,
+    '-o', `Dir::State::status=${join(root, 'var/lib/dpkg/status')}`,
+    '-o', `APT::Architecture=${args.arch}`,
+    '-o', `APT::Architectures::=${args.arch}`,
+    '-o', 'Acquire::Languages=none',
+    '-o', 'Debug::NoLocking=1',
+  ]
 }
