@@ -12,7 +12,9 @@ import { hexToNarHash } from '../../dapp/nix/hash.ts'
 import type { BuildResult } from '../../contracts-client/abi/buildResult.ts'
 import { computeTemplate } from '../../image/template.ts'
 import { enterChroot, type Chroot } from '../../image/rootfs/chroot.ts'
-import { emulationNixConfig, machineRoot, rootfsDir } from '../../image/rootfs/build.ts'
+import { join } from 'node:path'
+import { emulationNixConfig, imageWorkDir, machineRoot, rootfsDir } from '../../image/rootfs/build.ts'
+import { exec } from '../../scripts/lib/exec.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { clients, startTestDevnet } from '../harness/devnet.ts'
 
@@ -54,6 +56,20 @@ async function buildHello(request: { attr: string } | { expr: string }) {
 }
 
 let qemuUserHello: BuildResult | undefined
+
+/** Every file below `dir` with its sha256, by relative path. */
+async function filesOf(dir: string): Promise<Record<string, string>> {
+  const { stdout } = await exec('bash', ['-c', 'cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum', 'files', dir])
+  return Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(66), line.slice(0, 64)]))
+}
+
+describe('the Cartesi CLI path', () => {
+  it('gets the same /opt/cartenix as the tree (the Docker context image/Dockerfile copies)', async () => {
+    const tree = await filesOf(join(rootfsDir, machineRoot.slice(1)))
+    expect(Object.keys(tree)).toEqual(expect.arrayContaining(['./backend.mjs', './relay.mjs', './vm-init', './image/pkgs/default.nix', './image/nix/nix.conf']))
+    expect(await filesOf(join(imageWorkDir, 'context', machineRoot.slice(1)))).toEqual(tree)
+  })
+})
 
 describe('riscv64 under emulation', () => {
   it('builds hello from scratch for riscv64-linux under qemu-user, validated on-chain', async () => {
