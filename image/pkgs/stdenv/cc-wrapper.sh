@@ -15,4 +15,7 @@ if [ "$link" = 1 ]; then
   # Libraries built here come first: the seed has its own copies of some (gawk brings readline).
   linkFlags+=($NIX_LDFLAGS "-Wl,-rpath,@seed@/usr/lib/@triplet@")
 fi
-exec @seed@/usr/bin/gcc --sysroot=@seed@ $NIX_CFLAGS_COMPILE "$@" "${linkFlags[@]}"
+# Where the build ran must not show in what it made: the sandbox builds in /build, an
+# unsandboxed build (qemu-user preparing the riscv64 tree) in /tmp/nix-build-…, and debug info
+# and __FILE__ would carry either. Both are written as /build.
+exec @seed@/usr/bin/gcc --sysroot=@seed@ "-ffile-prefix-map=$NIX_BUILD_TOP=/build" $NIX_CFLAGS_COMPILE "$@" "${linkFlags[@]}"
