@@ -2,6 +2,7 @@ import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { exec, CommandFailedError } from '../scripts/lib/exec.ts'
+import { cacheDir } from '../scripts/lib/cache.ts'
 import { imageDir, repoRoot } from '../dapp/nix/env.ts'
 import { addFixed, fixedOutputPath, invalidPaths } from '../dapp/nix/store.ts'
 import { HashMismatchError, sha256File } from './seed/build.ts'
@@ -77,7 +78,7 @@ export async function addSourceFile(source: LockedSource, file: string): Promise
 
 /** Downloads the upstream tarball that Debian's source package carries (`apt-get source`). */
 export async function downloadFromDebian(source: LockedSource): Promise<string> {
-  const dir = join(repoRoot, '.cartenix', 'sources', 'debian', `${source.debian.source}_${source.debian.version}`)
+  const dir = cacheDir('sources', 'debian', `${source.debian.source}_${source.debian.version}`)
   await mkdir(dir, { recursive: true })
   const file = join(dir, source.debian.file)
   if ((await sha256File(file).catch(() => undefined)) === source.sha256) return file

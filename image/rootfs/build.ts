@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs'
 import { cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exec } from '../../scripts/lib/exec.ts'
+import { cacheDir } from '../../scripts/lib/cache.ts'
 import { repoRoot } from '../../dapp/nix/env.ts'
 import { listFixedOutputs } from '../../dapp/nix/fods.ts'
 import { ensureSeed, seedStorePaths } from '../seed/index.ts'
@@ -43,7 +44,7 @@ export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
  * is removed). What is copied in on every run (the back end, the package set, the sources) is
  * not part of the key.
  */
-export const imageCacheRoot = process.env.CARTENIX_IMAGE_CACHE ?? '/var/cache/cartenix/image'
+export const imageCacheRoot = cacheDir('image')
 
 function treeKey(): string {
   const recipe = seedRecipe('riscv64')

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises'
 import { join, posix, relative } from 'node:path'
 import { exec } from '../../scripts/lib/exec.ts'
-import { repoRoot } from '../../dapp/nix/env.ts'
+import { cacheDir } from '../../scripts/lib/cache.ts'
 import { addFixed } from '../../dapp/nix/store.ts'
 import { alternatives, prunedDirectories, type SeedRecipe } from './recipe.ts'
 import type { SeedLock, SeedPackage } from './lock.ts'
@@ -39,12 +39,12 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export function workDir(arch: string): string {
-  return join(repoRoot, '.cartenix', 'seed', arch)
+  return cacheDir('seed', arch)
 }
 
 /** Downloads one pinned .deb into the cache (once), and checks its sha256 against the lock. */
 export async function fetchDeb(lock: SeedLock, pkg: SeedPackage): Promise<string> {
-  const cache = join(repoRoot, '.cartenix', 'debs', lock.arch)
+  const cache = cacheDir('debs', lock.arch)
   await mkdir(cache, { recursive: true })
   const path = join(cache, posix.basename(pkg.filename))
   if ((await exists(path)) && (await sha256File(path)) === pkg.sha256) return path

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { exec } from '../../scripts/lib/exec.ts'
 import { privateAptOptions } from '../../scripts/lib/apt.ts'
-import { imageDir, repoRoot } from '../../dapp/nix/env.ts'
+import { cacheDir } from '../../scripts/lib/cache.ts'
+import { imageDir } from '../../dapp/nix/env.ts'
 import type { SeedArch, SeedRecipe } from './recipe.ts'
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
@@ -50,7 +51,7 @@ export async function writeSeedLock(lock: SeedLock): Promise<void> {
 
 /** apt resolves the seed's dependency closure as if installing into an empty system. */
 const privateApt = (recipe: SeedRecipe) =>
-  privateAptOptions({ root: join(repoRoot, '.cartenix', 'apt', `${recipe.suite}-${recipe.arch}`), arch: recipe.arch, suite: recipe.suite, mirror: recipe.mirror })
+  privateAptOptions({ root: cacheDir('apt', `${recipe.suite}-${recipe.arch}`), arch: recipe.arch, suite: recipe.suite, mirror: recipe.mirror })
 
 /** Resolves the recipe's roots and their dependencies to exact versions, files and hashes. */
 export async function resolveSeedPackages(recipe: SeedRecipe): Promise<SeedPackage[]> {

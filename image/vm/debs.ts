@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exec } from '../../scripts/lib/exec.ts'
 import { privateAptOptions } from '../../scripts/lib/apt.ts'
+import { cacheDir } from '../../scripts/lib/cache.ts'
 
 export type VmPackage = { package: string; version: string; filename: string; sha256: string; size: number }
 export type VmLock = { arch: 'riscv64'; suite: string; mirror: string; roots: string[]; packages: VmPackage[] }
@@ -20,7 +21,7 @@ export type VmLock = { arch: 'riscv64'; suite: string; mirror: string; roots: st
 export const vmLockPath = join(dirname(fileURLToPath(import.meta.url)), 'lock.json')
 
 /** Downloads, unpacked trees and scratch files; outside the work tree so `git clean` keeps them. */
-export const vmCache = process.env.CARTENIX_VM_CACHE ?? '/var/cache/cartenix/vm'
+export const vmCache = cacheDir('vm')
 
 export async function readVmLock(): Promise<VmLock> {
   return JSON.parse(await readFile(vmLockPath, 'utf8')) as VmLock
