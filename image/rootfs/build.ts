@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exec } from '../../scripts/lib/exec.ts'
 import { cacheDir } from '../../scripts/lib/cache.ts'
@@ -24,7 +24,7 @@ import { seedRecipe } from '../seed/recipe.ts'
 import { ensureSources, readSourceLock } from '../sources.ts'
 import { enterChroot, type Chroot } from './chroot.ts'
 import { ensureImageHost } from './host.ts'
-import { bundleBackend, bundleRelay } from '../template.ts'
+import { bundleBackend, bundleRelay, type Template } from '../template.ts'
 import { vmInit } from '../vm/guest-init.ts'
 
 /** Where the back end and the image's files live inside the machine (CARTENIX_ROOT). */
@@ -190,4 +190,25 @@ export async function buildImage(options: ImageOptions = {}): Promise<ImageResul
   await rm(ext2Path, { force: true })
   await exec('genext2fs', ['--faketime', '--block-size', '4096', '--size-in-blocks', String(blocks), '--number-of-inodes', String(Number(files) * 2 + 20_000), '--root', rootfsDir, ext2Path])
   return { rootfs: rootfsDir, ext2: ext2Path, rootfsBytes, ext2Bytes: (await stat(ext2Path)).size }
+}
+
+/**
+ * The tree's back end, relay and PID 1 are the template's, byte for byte: what the VM runs is
+ * what the Application was deployed with, and what replay checks against. Otherwise the image is
+ * from another checkout: `npm run image` again.
+ */
+export async function checkTreeAgainst(template: Template): Promise<void> {
+  const files = [
+    ['backend', 'backend.mjs'],
+    ['relay', 'relay.mjs'],
+    ['vm-init', 'vm-init'],
+  ] as const
+  for (const [component, file] of files) {
+    const path = join(rootfsDir, machineRoot.slice(1), file)
+    const actual = await readFile(path).then((bytes) => createHash('sha256').update(bytes).digest('hex'), () => 'missing')
+    const expected = template.components.find((c) => c.name === component)?.sha256
+    if (actual !== expected) {
+      throw new Error(`The riscv64 image's ${path} is not the template's ${component} (${actual}, expected ${expected}): run \`npm run image\` at this checkout`)
+    }
+  }
 }

@@ -19,6 +19,7 @@ import { anvilPollingInterval, devAccountKey, type Anvil } from './anvil.ts'
 import { hostBackend, riscv64Vm, startBackend, startTiedAnvil, type BackendCommand } from './children.ts'
 import { deployRollups } from './deploy.ts'
 import { computeTemplate, hostTemplateSystem, type TemplateSystem } from '../../image/template.ts'
+import { checkTreeAgainst } from '../../image/rootfs/build.ts'
 import { lockDevnet, type DevnetLock } from './lock.ts'
 import { DevNode } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
@@ -153,6 +154,7 @@ async function runDevnet(
 ): Promise<Devnet> {
   const system: TemplateSystem = options.machine === 'riscv64' ? 'riscv64-linux' : hostTemplateSystem()
   const backendCommand = options.backendCommand ?? (options.machine === 'riscv64' ? riscv64Vm : undefined)
+  if (options.machine === 'riscv64' && !options.backendCommand) await checkTreeAgainst(await computeTemplate({ system }))
   const deployment = await deploymentFor(options.dir, anvil, options.epochLength ?? 1, system, log)
   const rollupPort = ports.rollup
   const nodePort = ports.node

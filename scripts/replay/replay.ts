@@ -21,6 +21,8 @@ import { repoRoot } from '../../dapp/nix/env.ts'
 import { bundleBackend, computeTemplate, type Template, type TemplateSystem } from '../../image/template.ts'
 import { devAccountKey } from '../devnode/anvil.ts'
 import { freePort, startBackend } from '../devnode/devnet.ts'
+import { riscv64Vm, type BackendCommand } from '../devnode/children.ts'
+import { checkTreeAgainst } from '../../image/rootfs/build.ts'
 import { OutputsMerkleTree } from '../devnode/merkle.ts'
 import { DevNode } from '../devnode/node.ts'
 import { rollupApi } from '../devnode/rollup-api.ts'
@@ -132,14 +134,28 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     const prefix = anchor ? await trustedPrefix(options, anchor, earlier) : []
     await saveState(statePath, initialState(facts, options.etherPortal, prefix, earlier, firstBlock))
 
-    const store = `local?root=${join(workDir, 'store')}`
-    progress({ kind: 'setup', message: `preparing a Nix store of its own (${store})` })
-    await prepareStore(root, store)
-    progress({ kind: 'setup', message: 'bundling the back end' })
-    const bundle = join(workDir, 'backend.mjs')
-    await writeFile(bundle, await bundleBackend(root))
+    let command: BackendCommand
+    let env: NodeJS.ProcessEnv
+    if (options.system === 'riscv64-linux') {
+      // The riscv64 machine is the VM on the image's root file system, seen through a fresh
+      // overlay: its store is its own, and its back end is the image's, which must be the
+      // template's.
+      progress({ kind: 'setup', message: 'checking the riscv64 image against the template' })
+      await checkTreeAgainst(template)
+      command = riscv64Vm
+      env = {}
+    } else {
+      const store = `local?root=${join(workDir, 'store')}`
+      progress({ kind: 'setup', message: `preparing a Nix store of its own (${store})` })
+      await prepareStore(root, store)
+      progress({ kind: 'setup', message: 'bundling the back end' })
+      const bundle = join(workDir, 'backend.mjs')
+      await writeFile(bundle, await bundleBackend(root))
+      command = { file: process.execPath, args: [bundle] }
+      env = { NIX_REMOTE: store, CARTENIX_ROOT: root, CARTENIX_SYSTEM: options.system }
+    }
 
-    const times = await execute({ facts, statePath, bundle, store, root, options, replayed, log, progress })
+    const times = await execute({ facts, statePath, command, env, options, replayed, log, progress })
     // The root a claim should carry: the one after the last input up to its block (the node
     // records it with each input), or the empty tree's when no input came before.
     const rootAfter = new Map(times.state.inputs.map((i) => [i.index, i.outputsHash]))
@@ -237,9 +253,8 @@ function initialState(facts: ApplicationFacts, etherPortal: Address | undefined,
 async function execute(args: {
   facts: ApplicationFacts
   statePath: string
-  bundle: string
-  store: string
-  root: string
+  command: BackendCommand
+  env: NodeJS.ProcessEnv
   options: ReplayOptions
   replayed: ChainInput[]
   log: (line: string) => void
@@ -256,19 +271,14 @@ async function execute(args: {
   })
   const port = await freePort()
   const server = await listen(rollupApi(node), port)
-  const env = {
-    NIX_REMOTE: args.store,
-    CARTENIX_ROOT: args.root,
-    CARTENIX_SYSTEM: options.system,
-    ...(options.etherPortal ? { CARTENIX_ETHER_PORTAL: options.etherPortal } : {}),
-  }
+  const env = { ...args.env, ...(options.etherPortal ? { CARTENIX_ETHER_PORTAL: options.etherPortal } : {}) }
   let stopping = false
   let backend: ChildProcess | undefined
   // As the devnet does: a back end that dies ends its input as an exception (what a machine that
   // stops mid-input gives), and a new one, in a new session, takes the next input.
   const supervise = () => {
     const session = node.openSession()
-    const child = startBackend(`http://127.0.0.1:${port}/${session}`, env, args.log, { file: process.execPath, args: [args.bundle] })
+    const child = startBackend(`http://127.0.0.1:${port}/${session}`, env, args.log, args.command)
     backend = child
     child.once('exit', (code, signal) => {
       if (stopping) return
