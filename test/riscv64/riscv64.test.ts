@@ -13,10 +13,12 @@ import type { BuildResult } from '../../contracts-client/abi/buildResult.ts'
 import { computeTemplate } from '../../image/template.ts'
 import { enterChroot, type Chroot } from '../../image/rootfs/chroot.ts'
 import { join } from 'node:path'
-import { emulationNixConfig, imageWorkDir, machineRoot, rootfsDir } from '../../image/rootfs/build.ts'
+import { emulationNixConfig, ext2Path, imageWorkDir, machineRoot, rootfsDir } from '../../image/rootfs/build.ts'
 import { exec } from '../../scripts/lib/exec.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
-import { clients, startTestDevnet } from '../harness/devnet.ts'
+import { clients, rpc as rpcOf, startTestDevnet } from '../harness/devnet.ts'
+import { replay } from '../../scripts/replay/replay.ts'
+import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
 
 const hour = 60 * 60_000
 let chroot: Chroot
@@ -27,6 +29,8 @@ const machineEnv = { CARTENIX_ROOT: machineRoot, NIX_CONFIG: emulationNixConfig 
 beforeAll(async () => {
   chroot = await enterChroot(rootfsDir)
   devnet = await startTestDevnet({
+    // The riscv64 machine (its template), with the back end in the chroot instead of the VM.
+    machine: 'riscv64',
     backendCommand: chroot.command('/usr/bin/node', [`${machineRoot}/backend.mjs`]),
     backendEnv: machineEnv,
     log: (line) => console.error(line),
@@ -36,6 +40,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await devnet?.stop()
+  // The tree is cached across runs: leave no hello in it for the next image to carry.
+  await forgetHello().catch((error: unknown) => console.error(`could not remove hello from the tree: ${String(error)}`))
   await chroot?.release()
 })
 
@@ -106,6 +112,10 @@ describe('riscv64 as a VM', () => {
 
   it('builds hello in the sandbox, bit for bit what qemu-user built, validated on-chain', async () => {
     expect(vm.deployment.templateHash).toBe((await computeTemplate({ system: 'riscv64-linux' })).hash)
+    // The VM must build hello itself: the image it boots must not carry it already.
+    const outPath = qemuUserHello?.outputs[0]?.path ?? ''
+    const { stdout: inImage } = await exec('debugfs', ['-R', `stat ${outPath}`, ext2Path]).catch((error: { stderr?: string }) => ({ stdout: error.stderr ?? '' }))
+    expect(inImage, `the image already holds ${outPath}`).not.toMatch(/Inode:/)
     const { notice } = await request({ attr: 'hello' })
     expect(notice.result).toMatchObject({ system: 'riscv64-linux', success: true })
     expect(qemuUserHello, 'the qemu-user build ran first').toBeDefined()
@@ -129,5 +139,21 @@ describe('riscv64 as a VM', () => {
       const failed = reports.map((r) => r.json).find((r) => (r as { type?: string } | undefined)?.type === 'build-failed') as { logTail: string } | undefined
       expect(failed?.logTail, name).toMatch(why)
     }
+  }, hour)
+
+  it('replays its claims on the VM (from the accepted claim of the hello epoch on)', async () => {
+    const { data: second } = await rpcOf(vm, 'cartesi_getInput', { input_index: '0x1' })
+    const report = await replay({
+      publicClient: clients(vm).publicClient,
+      chainUrl: vm.chainUrl,
+      application: vm.deployment.application,
+      etherPortal: vm.deployment.etherPortal,
+      system: 'riscv64-linux',
+      fromEpoch: Number(second.epoch_index),
+      earlierOutputs: async () => (await listOutputs(vmNode, { application: vm.deployment.application })).outputs.map((o) => ({ inputIndex: Number(o.inputIndex), rawData: o.rawData })),
+    })
+    expect(report.inputs.map((i) => [i.index, i.status])).toEqual([[1, 'ACCEPTED'], [2, 'ACCEPTED']])
+    expect(report.epochs.length).toBe(2)
+    expect(report.agrees).toBe(true)
   }, hour)
 })
