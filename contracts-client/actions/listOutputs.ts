@@ -9,6 +9,8 @@ export type ListOutputsParameters = {
   epochIndex?: bigint
   limit?: number
   offset?: number
+  /** Newest first. */
+  descending?: boolean
 }
 export type ListOutputsReturnType = { outputs: CartenixOutput[]; totalCount: number }
 
@@ -28,6 +30,7 @@ export async function listOutputs(node: NodeClient, parameters: ListOutputsParam
       ...(parameters.epochIndex !== undefined ? { epoch_index: toQuantity(parameters.epochIndex) } : {}),
       limit: parameters.limit ?? 10_000,
       offset: parameters.offset ?? 0,
+      ...(parameters.descending ? { descending: true } : {}),
     },
     listOf(wireOutput),
   )

@@ -1,4 +1,4 @@
-import type { Hex } from 'viem'
+import { hexToBytes, type Hex } from 'viem'
 import { decodeBuildResult, type BuildResult } from '../abi/buildResult.ts'
 import type { NodeOutput } from './wire.ts'
 
@@ -18,7 +18,7 @@ export function withBuildResult(output: NodeOutput): CartenixOutput {
 /** A report's payload read as UTF-8 JSON, or undefined when it is not. */
 export function reportJson(payload: Hex): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(payload.slice(2), 'hex')))
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(hexToBytes(payload)))
   } catch {
     return undefined
   }

@@ -142,3 +142,13 @@ export const single = <T extends z.ZodType>(item: T) => z.object({ data: item })
 export const quantityResult = z.object({ data: quantity })
 
 export const toQuantity = (n: bigint | number) => `0x${n.toString(16)}`
+
+/** The answer of POST /inspect/<application>: the verdict and the reports the back end wrote. */
+export const wireInspectResult = z
+  .object({
+    status: z.string(),
+    exception: z.string().nullable().optional(),
+    reports: z.array(z.object({ payload: hex })),
+    processed_input_count: z.number(),
+  })
+  .transform((w) => ({ status: w.status, exception: w.exception || undefined, reports: w.reports, processedInputCount: w.processed_input_count }))

@@ -2,6 +2,8 @@
  * Nix's own base-32 (`sha256:<52 chars>`, as `nix-store --query --hash` prints it): a custom
  * alphabet without e, o, t, u, read from the last character. Notices carry the raw 32 bytes.
  */
+import { hexToBytes } from 'viem'
+
 const alphabet = '0123456789abcdfghijklmnpqrsvwxyz'
 
 export function nix32ToBytes(text: string, size = 32): Uint8Array {
@@ -46,5 +48,5 @@ export function narHashToHex(narHash: string): `0x${string}` {
 export function hexToNarHash(hex: string): string {
   const digits = hex.replace(/^0x/, '')
   if (!/^[0-9a-fA-F]{64}$/.test(digits)) throw new Error(`Expected 32 bytes as hex, got "${hex}"`)
-  return `sha256:${bytesToNix32(Buffer.from(digits, 'hex'))}`
+  return `sha256:${bytesToNix32(hexToBytes(`0x${digits}`))}`
 }

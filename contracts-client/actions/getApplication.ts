@@ -1,0 +1,17 @@
+import type { Address } from 'viem'
+import type { NodeClient } from '../node/client.ts'
+import { single, wireApplication, type NodeApplication } from '../node/wire.ts'
+
+export type GetApplicationParameters = { application: Address | string }
+export type GetApplicationReturnType = NodeApplication
+
+/**
+ * The application as the node knows it: name, address, consensus, InputBox and epoch length.
+ *
+ * @example
+ * const { inputBox, epochLength } = await getApplication(node, { application: 'cartenix' })
+ */
+export async function getApplication(node: NodeClient, parameters: GetApplicationParameters): Promise<GetApplicationReturnType> {
+  const { data } = await node.request('cartesi_getApplication', { application: parameters.application }, single(wireApplication))
+  return data
+}
