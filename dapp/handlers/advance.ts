@@ -60,7 +60,8 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
     result = {
       ...base,
       success: true,
-      outputs: built.outputs.map((o) => ({ name: o.name, path: o.path, narHash: narHashToHex(o.narHash), narSize: o.narSize })),
+      outputs: built.outputs.map((o) => ({ name: o.name, path: o.path, narHash: narHashToHex(o.narHash), narSize: o.narSize, references: o.references })),
+      closure: built.closure.map((c) => ({ path: c.path, narHash: narHashToHex(c.narHash), narSize: c.narSize, references: c.references })),
     }
   } catch (error) {
     if (error instanceof MissingSourcesError) {

@@ -4,18 +4,14 @@ import { CommandFailedError } from '../../scripts/lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
 import { BuildFailedError, MissingSourcesError } from './errors.ts'
 import { fixedOutputsOf } from './fods.ts'
-import { invalidPaths } from './store.ts'
+import { invalidPaths, runtimeClosure, storePathInfos, type StorePathInfo } from './store.ts'
 import { instantiate, type BuildTarget } from './instantiate.ts'
 
-export type BuiltOutput = {
-  name: string
-  path: string
-  /** NAR hash as Nix prints it, `sha256:<nix32>`. */
-  narHash: string
-  narSize: bigint
-}
+/** An output: its NAR hash as Nix prints it (`sha256:<nix32>`), size and references. */
+export type BuiltOutput = StorePathInfo & { name: string }
 
-export type BuiltDerivation = { drvPath: string; outputs: BuiltOutput[] }
+/** The outputs, and every other path of their runtime closure (what a binary cache must also serve). */
+export type BuiltDerivation = { drvPath: string; outputs: BuiltOutput[]; closure: StorePathInfo[] }
 
 export type BuildOptions = {
   system?: string
@@ -58,18 +54,18 @@ function diskWatch(minFreeBytes: number | undefined): { signal?: AbortSignal; tr
 
 const tail = (text: string, bytes: number) => (text.length > bytes ? text.slice(-bytes) : text)
 
-async function queryOutput(name: string, path: string): Promise<BuiltOutput> {
-  const [{ stdout: hash }, { stdout: size }] = await Promise.all([
-    runNix('nix-store', ['--query', '--hash', path]),
-    runNix('nix-store', ['--query', '--size', path]),
-  ])
-  return { name, path, narHash: hash.trim(), narSize: BigInt(size.trim()) }
+async function describeBuilt(drvPath: string, outputs: readonly { name: string; path: string }[]): Promise<BuiltDerivation> {
+  const paths = outputs.map((o) => o.path)
+  const others = (await runtimeClosure(paths)).filter((path) => !paths.includes(path))
+  const [infos, closure] = await Promise.all([storePathInfos(paths), storePathInfos(others)])
+  return { drvPath, outputs: infos.map((info, i) => ({ name: outputs[i]?.name ?? '', ...info })), closure }
 }
 
 /**
  * Builds one evaluated derivation in the sandbox, after checking that every fixed-output source
  * of its closure is in the store (MissingSourcesError otherwise, and nothing is built). Outputs
- * already in the store are not rebuilt. Returns each output's NAR hash and size.
+ * already in the store are not rebuilt. Returns each output's NAR hash, size and references, and
+ * the same for the rest of the outputs' runtime closure.
  */
 export async function buildDerivation(drvPath: string, options: BuildOptions = {}): Promise<BuiltDerivation> {
   const outputs = await readDerivationOutputs(drvPath)
@@ -98,7 +94,7 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
       })
       .finally(disk.stop)
   }
-  return { drvPath, outputs: await Promise.all(outputs.map((o) => queryOutput(o.name, o.path))) }
+  return describeBuilt(drvPath, outputs)
 }
 
 /** Evaluates the target and builds every derivation it yields (see buildDerivation). */

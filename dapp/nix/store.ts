@@ -40,3 +40,38 @@ export async function toHex(hash: string): Promise<string> {
   const { stdout } = await runNix('nix', ['hash', 'to-base16', '--type', 'sha256', hash.replace(/^sha256:/, '')])
   return stdout.trim()
 }
+
+/** What a binary cache says of a valid store path, as this store has it. */
+export type StorePathInfo = {
+  path: string
+  /** `sha256:<nix32>`, as Nix prints it. */
+  narHash: string
+  narSize: bigint
+  /** Full store paths, sorted; the path itself when it refers to itself. */
+  references: string[]
+}
+
+/** NAR hash, size and references of each of these valid store paths, in the order given. */
+export async function storePathInfos(paths: readonly string[]): Promise<StorePathInfo[]> {
+  if (paths.length === 0) return []
+  const lines = async (args: string[]) => (await runNix('nix-store', args)).stdout.split('\n').filter(Boolean)
+  const [hashes, sizes] = await Promise.all([lines(['--query', '--hash', ...paths]), lines(['--query', '--size', ...paths])])
+  // --references merges the answers for several paths, so each path is asked on its own.
+  const references = await Promise.all(paths.map((path) => lines(['--query', '--references', path])))
+  if (hashes.length !== paths.length || sizes.length !== paths.length) {
+    throw new Error(`nix-store answered ${hashes.length} hashes and ${sizes.length} sizes for ${paths.length} paths`)
+  }
+  return paths.map((path, i) => ({
+    path,
+    narHash: hashes[i] ?? '',
+    narSize: BigInt(sizes[i] ?? '0'),
+    references: [...(references[i] ?? [])].sort(),
+  }))
+}
+
+/** Every path the given paths need at run time (their closure), sorted, the paths themselves included. */
+export async function runtimeClosure(paths: readonly string[]): Promise<string[]> {
+  if (paths.length === 0) return []
+  const { stdout } = await runNix('nix-store', ['--query', '--requisites', ...paths])
+  return stdout.split('\n').filter(Boolean).sort()
+}

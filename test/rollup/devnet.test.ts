@@ -38,7 +38,7 @@ describe('a build request through the rollup', () => {
     expect(input.status).toBe('ACCEPTED')
 
     const notice = await noticeOf(index)
-    expect(notice.result).toMatchObject({ version: 1, inputIndex: BigInt(index), system: 'x86_64-linux', success: true, requestHash: keccak256(toHex(payload)) })
+    expect(notice.result).toMatchObject({ version: 2, inputIndex: BigInt(index), system: 'x86_64-linux', success: true, requestHash: keccak256(toHex(payload)) })
     expect(notice.result.drvPath).toMatch(/^\/nix\/store\/[0-9a-z]{32}-hello-2\.10\.drv$/)
     const [out] = notice.result.outputs
     expect(out?.name).toBe('out')
@@ -46,6 +46,14 @@ describe('a build request through the rollup', () => {
     expect(hexToNarHash(out?.narHash ?? '0x')).toBe(stdout.trim())
     const { stdout: size } = await runNix('nix-store', ['--query', '--size', out?.path ?? ''])
     expect(out?.narSize).toBe(BigInt(size.trim()))
+    const { stdout: references } = await runNix('nix-store', ['--query', '--references', out?.path ?? ''])
+    expect(out?.references).toEqual(references.split('\n').filter(Boolean).sort())
+    const { stdout: closure } = await runNix('nix-store', ['--query', '--requisites', out?.path ?? ''])
+    expect(notice.result.closure?.map((c) => c.path)).toEqual(closure.split('\n').filter((p) => p && p !== out?.path).sort())
+    for (const path of notice.result.closure ?? []) {
+      const { stdout: hash } = await runNix('nix-store', ['--query', '--hash', path.path])
+      expect(hexToNarHash(path.narHash)).toBe(hash.trim())
+    }
 
     const proven = await waitForProof(devnet, notice.index)
     expect(proven.output_hashes_siblings).toHaveLength(63)
