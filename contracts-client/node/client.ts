@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { NodeRpcError, NodeUnreachableError } from '../errors/node.ts'
 
 /** A connection to a rollups node's JSON-RPC (the real node v2, or the dev node). */
