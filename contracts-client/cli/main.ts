@@ -7,6 +7,7 @@ import { CommandFailedError } from '../../scripts/lib/exec.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
 import { CartenixError } from '../errors/base.ts'
 import { buildCommand, buildUsage } from './commands/build.ts'
+import { cacheCommand, cacheUsage } from './commands/cache.ts'
 import { devnetCommand, devnetUsage } from './commands/devnet.ts'
 import { executeCommand, executeUsage } from './commands/execute.ts'
 import { fodsCommand, fodsUsage } from './commands/fods.ts'
@@ -27,6 +28,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   fods: { run: fodsCommand, usage: fodsUsage },
   template: { run: templateCommand, usage: templateUsage },
   replay: { run: replayCommand, usage: replayUsage },
+  cache: { run: cacheCommand, usage: cacheUsage },
 }
 
 const usage = `usage: cartenix <command> [options]
