@@ -47,6 +47,8 @@ export type DevnetOptions = {
    * Application is deployed with.
    */
   machine?: Machine
+  /** Serve the web page (web/) at the node's URL, pointed at this devnet (default false). */
+  page?: boolean
   log?: (line: string) => void
 }
 
@@ -59,6 +61,8 @@ export type Devnet = {
   chainUrl: string
   /** JSON-RPC at `${nodeUrl}/rpc`, inspect at `${nodeUrl}/inspect/<app>`. */
   nodeUrl: string
+  /** The web page, when `page` was asked for: `${nodeUrl}/`. */
+  pageUrl: string | undefined
   rollupUrl: string
   deployment: DeploymentRecord
   node: DevNode
@@ -121,6 +125,14 @@ async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, sys
   return record
 }
 
+/** The web page's routes, its config pointing at this devnet (the node is the page's own origin). */
+async function devnetPage(chainUrl: string, deployment: DeploymentRecord) {
+  // Imported here: building the page needs esbuild, which only a development install has.
+  const [{ buildPage }, { pageRoutes }] = await Promise.all([import('../../web/build.ts'), import('../../web/serve.ts')])
+  const { files } = await buildPage()
+  return pageRoutes(files, { chainUrl, application: deployment.application, etherPortal: deployment.etherPortal })
+}
+
 /**
  * Starts a devnet on `options.dir`, or throws DevnetLockedError if another one holds it. What a
  * devnet that died there left running is stopped first (and logged).
@@ -159,6 +171,7 @@ async function runDevnet(
   const rollupPort = ports.rollup
   const nodePort = ports.node
   const ownBackend = options.backend ?? true
+  const page = options.page ? await devnetPage(anvil.url, deployment) : undefined
 
   let node: DevNode
   let servers: ServerType[] = []
@@ -204,7 +217,9 @@ async function runDevnet(
       bareUrl: !ownBackend,
       log,
     })
-    servers = [await listen(rollupApi(node), rollupPort), await listen(nodeApi(node), nodePort)]
+    const api = nodeApi(node)
+    if (page) api.route('/', page)
+    servers = [await listen(rollupApi(node), rollupPort), await listen(api, nodePort)]
     node.start()
     if (ownBackend) await superviseBackend()
   }
@@ -222,6 +237,7 @@ async function runDevnet(
   const devnet: Devnet = {
     chainUrl: anvil.url,
     nodeUrl: `http://127.0.0.1:${nodePort}`,
+    pageUrl: page ? `http://127.0.0.1:${nodePort}/` : undefined,
     rollupUrl,
     deployment,
     get node() {

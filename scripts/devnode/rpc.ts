@@ -4,6 +4,7 @@
  * node, so clients work unchanged against either. The node's wire format lives here only.
  */
 import { Hono } from 'hono'
+import { cors } from 'hono/cors'
 import { z } from 'zod'
 import { decodeFunctionData, encodeFunctionData, type Hex } from 'viem'
 import { dataAvailabilityAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
@@ -272,6 +273,8 @@ function call(node: DevNode, body: unknown): unknown {
 
 export function nodeApi(node: DevNode): Hono {
   const api = new Hono()
+  // Read-only and public: a page served from any origin may call it (web/ is such a page).
+  api.use('*', cors())
   api.post('/rpc', async (c) => {
     let body: unknown
     try {

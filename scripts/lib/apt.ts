@@ -2,8 +2,11 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exec } from './exec.ts'
 
-/** Debian packages the host needs: Nix itself, and busybox for the machine image's tooling. */
-export const hostPackages = ['nix-bin', 'busybox-static'] as const
+/**
+ * Debian packages the host needs: Nix itself, busybox for the machine image's tooling, and
+ * chromium, the browser the web page's tests drive (test/web/).
+ */
+export const hostPackages = ['nix-bin', 'busybox-static', 'chromium'] as const
 
 export async function missingPackages(names: readonly string[]): Promise<string[]> {
   const missing: string[] = []

@@ -1,0 +1,174 @@
+/**
+ * The web page in a real browser (Debian's chromium, driven by playwright-core) against a real
+ * devnet: anvil with the rollups contracts, the dev node, the back end and Nix. A screenshot of
+ * each state goes to .cartenix/web-screenshots/.
+ */
+import { access, mkdir, mkdtemp, readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { extname, join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Address } from 'viem'
+import { deployRegistry } from '../../contracts-client/actions/deployRegistry.ts'
+import { repoRoot, runNix } from '../../dapp/nix/env.ts'
+import type { Devnet } from '../../scripts/devnode/devnet.ts'
+import { exec } from '../../scripts/lib/exec.ts'
+import { clients, startTestDevnet } from '../harness/devnet.ts'
+
+const chromiumPath = process.env.CARTENIX_CHROMIUM ?? '/usr/bin/chromium'
+const screenshots = join(repoRoot, '.cartenix', 'web-screenshots')
+
+let devnet: Devnet
+let browser: Browser
+let registry: Address
+let pageUrl: string
+
+beforeAll(async () => {
+  await access(chromiumPath).catch(() => {
+    throw new Error(`No browser at ${chromiumPath}: run \`npm run setup\` (it installs Debian's chromium) or set CARTENIX_CHROMIUM`)
+  })
+  await mkdir(screenshots, { recursive: true })
+  devnet = await startTestDevnet({ page: true })
+  pageUrl = devnet.pageUrl ?? ''
+  ;({ address: registry } = await deployRegistry(clients(devnet).walletClient, { application: devnet.deployment.application }))
+  // Running as root (as CI does), chromium needs its own sandbox off.
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] })
+})
+afterAll(async () => {
+  await browser?.close()
+  await devnet?.stop()
+})
+
+/** Uncaught errors in any page of the current test: each test ends with none. */
+let pageErrors: string[] = []
+afterEach(() => {
+  const errors = pageErrors
+  pageErrors = []
+  expect(errors, 'uncaught errors in the page').toEqual([])
+})
+
+async function open(url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  await page.goto(url)
+  return page
+}
+
+const shoot = (page: Page, name: string) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true })
+const text = async (page: Page, selector: string) => (await page.locator(selector).first().textContent())?.trim() ?? ''
+
+describe('the web page against a devnet', () => {
+  it('connects: chain, application, template hash, node, and the development account marked as such', async () => {
+    const page = await open(pageUrl)
+    await page.locator('#account-kind').waitFor()
+    expect(await text(page, '#account-kind')).toContain("anvil's development account")
+    expect(await text(page, '#application')).toBe(devnet.deployment.application)
+    expect((await text(page, '#template-hash')).toLowerCase()).toBe(devnet.deployment.templateHash.toLowerCase())
+    expect(await text(page, '#chain')).toContain('31337')
+    expect(await text(page, '#node-url')).toBe(devnet.nodeUrl)
+    await page.locator('#attr option[value="hello"]').waitFor({ state: 'attached' })
+    const firstPaint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime)
+    console.log(`web page: first contentful paint ${firstPaint?.toFixed(0)} ms`)
+    expect(firstPaint).toBeGreaterThan(0)
+    await shoot(page, '1-connected')
+    await page.close()
+  })
+
+  it('requests hello, follows it, shows its notice, validates it on-chain and executes its voucher to the registry', async () => {
+    const page = await open(pageUrl)
+    await page.locator('#attr option[value="hello"]').waitFor({ state: 'attached' })
+    await page.selectOption('#attr', 'hello')
+    await page.fill('#callback', registry)
+    await shoot(page, '2-request')
+    await page.click('#submit')
+    await page.waitForURL(/#\/input\/\d+$/)
+    await page.locator('#status').waitFor()
+    await shoot(page, '3-following')
+    await page.locator('#build-outcome').waitFor({ timeout: 10 * 60_000 })
+    expect(await text(page, '#status')).toBe('ACCEPTED')
+    expect(await text(page, '#build-outcome')).toBe('built')
+    expect(await text(page, '#request-text')).toBe(`{"attr":"hello","callback":"${registry}"}`)
+    expect(await text(page, '#drv-path')).toMatch(/^\/nix\/store\/[0-9a-z]{32}-hello-2\.10\.drv$/)
+    const path = await text(page, '#outputs .path')
+    // The page's nix32 is Nix's own: compare with what the store says of the same path.
+    const { stdout } = await runNix('nix-store', ['--query', '--hash', path])
+    expect(await text(page, '#outputs .nar-nix32')).toBe(stdout.trim())
+    await shoot(page, '4-built')
+    await page.locator('#validated').waitFor({ timeout: 5 * 60_000 })
+    expect(await text(page, '#validated')).toMatch(/^validated on-chain: Application\.validateOutput accepted output \d+ against the claim of epoch \d+$/)
+    await shoot(page, '5-validated')
+    await page.locator('#execute-voucher').waitFor({ timeout: 5 * 60_000 })
+    await page.click('#execute-voucher')
+    await page.locator('#registry-record').waitFor({ timeout: 60_000 })
+    expect(await text(page, '#registry-record')).toContain(await text(page, '#drv-path'))
+    expect(await text(page, '#registry-outputs .nar-hex')).toBe(await text(page, '#outputs .nar-hex'))
+    await shoot(page, '6-voucher-executed')
+    await page.close()
+  })
+
+  it("shows a malformed expression's rejection with the back end's reason and log", async () => {
+    const page = await open(pageUrl)
+    await page.locator('#attr option[value="hello"]').waitFor({ state: 'attached' })
+    await page.click('#kind-expr')
+    await page.fill('#expr', 'pkgs: pkgs.hello (')
+    await page.click('#submit')
+    await page.locator('#not-accepted').waitFor({ timeout: 5 * 60_000 })
+    expect(await text(page, '#status')).toBe('REJECTED')
+    expect(await text(page, '#reports .reason')).toBe('rejected: evaluation failed')
+    expect(await text(page, '#reports .log')).toMatch(/syntax error/)
+    await shoot(page, '7-rejected')
+    await page.close()
+  })
+
+  it('browses past inputs a page at a time and links to each', async () => {
+    const page = await open(`${pageUrl}?pageSize=1#/`)
+    await page.locator('#inputs-pager').waitFor()
+    expect(await text(page, '#inputs-pager')).toContain('inputs 1–1 of 2')
+    expect(await text(page, '#inputs tbody tr td')).toBe('1')
+    await page.click('#inputs-pager .page-older')
+    await page.waitForFunction(() => document.querySelector('#inputs-pager')?.textContent?.includes('inputs 2–2 of 2'))
+    expect(await text(page, '#inputs tbody tr td')).toBe('0')
+    expect(await text(page, '#outputs-pager')).toContain('of 2')
+    await shoot(page, '8-browse')
+    await page.click('#inputs tbody a')
+    await page.locator('#validated').waitFor()
+    await page.close()
+  })
+
+  it('works as static files from another web server, pointed at the node and the chain by its settings', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cartenix-web-'))
+    await exec('npx', ['tsx', 'web/build.ts', '--out', dir], { cwd: repoRoot })
+    const server = await serveStatic(dir)
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const settings = new URLSearchParams({ node: devnet.nodeUrl, chain: devnet.chainUrl })
+      // A deep link, from another origin: the node answers it through CORS.
+      const page = await open(`${origin}/index.html?${settings}#/input/0`)
+      await page.locator('#validated').waitFor()
+      expect(await text(page, '#node-url')).toBe(devnet.nodeUrl)
+      await shoot(page, '9-static-deep-link')
+      await page.close()
+      const nowhere = await open(`${origin}/index.html?node=http://127.0.0.1:9&chain=${encodeURIComponent(devnet.chainUrl)}`)
+      await nowhere.locator('#connection-error').waitFor()
+      expect(await text(nowhere, '#connection-error')).toContain('Cannot reach the rollups node at http://127.0.0.1:9/rpc')
+      await nowhere.close()
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
+
+/** A plain static file server over the build's folder, which has no config.json: any web server would do. */
+function serveStatic(dir: string): Promise<Server> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
+  const server = createServer((request, response) => {
+    const name = new URL(request.url ?? '/', 'http://x').pathname.slice(1) || 'index.html'
+    readFile(join(dir, name.replaceAll('/', ''))).then(
+      (body) => response.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body),
+      () => response.writeHead(404).end(),
+    )
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
+}

@@ -1,0 +1,23 @@
+/**
+ * Serves the built page, and a `config.json` that points it at one node and chain, as routes to
+ * mount on any Hono app (the dev node mounts them beside its JSON-RPC, so the page and /rpc share
+ * an origin).
+ */
+import { Hono } from 'hono'
+import type { PageFiles } from './build.ts'
+
+/** What `config.json` may say; see web/src/settings.ts for how the page reads it. */
+export type PageConfig = { nodeUrl?: string; inspectUrl?: string; chainUrl?: string; application?: string; etherPortal?: string; pageSize?: number }
+
+export function pageRoutes(files: PageFiles, config: PageConfig): Hono {
+  const routes = new Hono()
+  const send = (name: string) => {
+    const file = files.get(name)
+    if (!file) throw new Error(`The built page has no ${name}`)
+    return new Response(file.body, { headers: { 'content-type': file.type, 'cache-control': 'no-cache' } })
+  }
+  routes.get('/', () => send('index.html'))
+  for (const name of files.keys()) routes.get(`/${name}`, () => send(name))
+  routes.get('/config.json', (c) => c.json(config))
+  return routes
+}

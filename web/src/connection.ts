@@ -1,0 +1,104 @@
+/**
+ * Everything the page talks to, set up once: the chain (read through its JSON-RPC, written
+ * through the signer), the rollups node, and the application's addresses and template hash, which
+ * are read from the chain itself where the chain knows them.
+ */
+import { createPublicClient, createWalletClient, custom, http, type Account, type Address, type Chain, type EIP1193Provider, type Hex, type PublicClient, type Transport, type WalletClient } from 'viem'
+import { readContract } from 'viem/actions'
+import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
+import { getApplication } from '../../contracts-client/actions/getApplication.ts'
+import { createNodeClient, type NodeClient } from '../../contracts-client/node/client.ts'
+import { listOf, wireApplication } from '../../contracts-client/node/wire.ts'
+import type { Settings } from './settings.ts'
+
+declare global {
+  interface Window {
+    ethereum?: EIP1193Provider
+  }
+}
+
+/** anvil's chain id: only there does the page offer anvil's unlocked development account. */
+const devnetChainId = 31337
+
+export type Signer = {
+  walletClient: WalletClient<Transport, Chain, Account>
+  address: Address
+  /** `injected`: the browser's wallet; `devnet`: anvil's development account, unlocked on the chain itself. */
+  kind: 'injected' | 'devnet'
+}
+
+export type Connection = {
+  settings: Settings
+  chain: Chain
+  publicClient: PublicClient
+  node: NodeClient
+  application: Address
+  applicationName: string
+  inputBox: Address
+  epochLength: bigint
+  templateHash: Hex
+  signer: Signer | undefined
+}
+
+export async function connect(settings: Settings): Promise<Connection> {
+  const probe = createPublicClient({ transport: http(settings.chainUrl) })
+  const chainId = await probe.getChainId()
+  const chain: Chain = {
+    id: chainId,
+    name: chainId === devnetChainId ? 'anvil (devnet)' : `chain ${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [settings.chainUrl] } },
+  }
+  // anvil mines at once: poll receipts often. Elsewhere viem's default fits block times.
+  const pollingInterval = chainId === devnetChainId ? 100 : undefined
+  const publicClient = createPublicClient({ chain, transport: http(settings.chainUrl), pollingInterval }) as PublicClient
+  const node = createNodeClient({ url: `${settings.nodeUrl}/rpc` })
+  const named = settings.application ?? (await firstApplication(node))
+  const application = await getApplication(node, { application: named })
+  if (!application.inputBox) throw new Error(`The node does not say which InputBox application ${application.address} reads`)
+  const templateHash = await readContract(publicClient, { address: application.address, abi: applicationAbi, functionName: 'getTemplateHash' })
+  const connection: Connection = {
+    settings,
+    chain,
+    publicClient,
+    node,
+    application: application.address,
+    applicationName: application.name,
+    inputBox: application.inputBox,
+    epochLength: application.epochLength,
+    templateHash: templateHash as Hex,
+    signer: undefined,
+  }
+  if (!window.ethereum) connection.signer = await devnetSigner(connection, pollingInterval)
+  return connection
+}
+
+async function firstApplication(node: NodeClient): Promise<string> {
+  const { data } = await node.request('cartesi_listApplications', { limit: 1 }, listOf(wireApplication))
+  const first = data[0]
+  if (!first) throw new Error(`The node at ${node.url} runs no application`)
+  return first.address
+}
+
+/** anvil's second development account (the first submits the devnet's claims), as the CLI uses. */
+async function devnetSigner(connection: Connection, pollingInterval: number | undefined): Promise<Signer | undefined> {
+  if (connection.chain.id !== devnetChainId) return undefined
+  const transport = http(connection.settings.chainUrl)
+  const accounts = await createWalletClient({ chain: connection.chain, transport }).getAddresses().catch(() => [])
+  const address = accounts[1] ?? accounts[0]
+  if (!address) return undefined
+  const walletClient = createWalletClient({ chain: connection.chain, transport, account: address, pollingInterval })
+  return { walletClient, address, kind: 'devnet' }
+}
+
+/** Asks the browser's wallet for an account and for the page's chain. */
+export async function connectInjected(connection: Connection): Promise<Signer> {
+  const provider = window.ethereum
+  if (!provider) throw new Error('This browser has no wallet (no window.ethereum)')
+  const bare = createWalletClient({ chain: connection.chain, transport: custom(provider) })
+  const [address] = await bare.requestAddresses()
+  if (!address) throw new Error('The wallet gave no account')
+  if ((await bare.getChainId()) !== connection.chain.id) await bare.switchChain({ id: connection.chain.id })
+  const walletClient = createWalletClient({ chain: connection.chain, transport: custom(provider), account: address })
+  return { walletClient, address, kind: 'injected' }
+}
