@@ -18,6 +18,11 @@ export const backendSettings = z.object({
   CARTENIX_BUILD_MAX_PROCESSES: z.coerce.number().int().min(16).default(1024).describe('Processes a build may run at once.'),
   CARTENIX_BUILD_MIN_FREE_DISK_MB: z.coerce.number().int().min(0).default(1024).describe("A build stops when the store's disk has less free than this, MiB (0: no watch)."),
   CARTENIX_LOG_TAIL_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(4096).describe('How much of a failed build log a report carries.'),
+  CARTENIX_STATE_DIR: z
+    .string()
+    .regex(/^\//, 'an absolute path')
+    .optional()
+    .describe('Where published results are kept across restarts (the VM reboots its back end to roll a rejected input back); unset: memory only.'),
   CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
   CARTENIX_ETHER_PORTAL: z
     .string()
@@ -35,6 +40,7 @@ export type BackendConfig = {
   buildMaxProcesses: number
   buildMinFreeDiskBytes: number
   logTailBytes: number
+  stateDir?: string
   system?: string
   etherPortal?: `0x${string}`
 }
@@ -59,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
     buildMaxProcesses: settings.CARTENIX_BUILD_MAX_PROCESSES,
     buildMinFreeDiskBytes: settings.CARTENIX_BUILD_MIN_FREE_DISK_MB * 1024 * 1024,
     logTailBytes: settings.CARTENIX_LOG_TAIL_BYTES,
+    stateDir: settings.CARTENIX_STATE_DIR,
     system: settings.CARTENIX_SYSTEM,
     etherPortal: settings.CARTENIX_ETHER_PORTAL?.toLowerCase() as `0x${string}` | undefined,
   }

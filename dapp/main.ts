@@ -43,7 +43,7 @@ export async function runBackend(): Promise<never> {
   const config = loadConfig()
   const system = config.system ?? (await currentSystem())
   const log = (line: string) => console.error(`[cartenix] ${line}`)
-  const context: BackendContext = { rollup: createRollupClient(config.rollupUrl), config, system, results: new ResultLedger(), log }
+  const context: BackendContext = { rollup: createRollupClient(config.rollupUrl), config, system, results: new ResultLedger(config.stateDir && `${config.stateDir}/results`), log }
   log(`serving ${config.rollupUrl} for ${system}`)
   let status: FinishStatus = 'accept'
   let backoff = 100

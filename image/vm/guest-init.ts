@@ -12,6 +12,8 @@
  */
 export const vmInit = `#!/usr/bin/busybox sh
 export PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root CARTENIX_ROOT=/opt/cartenix
+# Results survive the reboot that rolls a rejected input back (image/vm/rollback.ts).
+export CARTENIX_STATE_DIR=/var/lib/cartenix
 bb=/usr/bin/busybox
 $bb mount -t proc proc /proc
 $bb mount -t sysfs sysfs /sys

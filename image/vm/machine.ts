@@ -9,9 +9,11 @@
  *   const vm = await startMachine({ ext2, workDir, rollupUrl: 'http://127.0.0.1:5004/<session>', log })
  *   await vm.exited                 // the VM powers off when its back end exits
  *
- * Not yet: rolling the VM back on a rejected input (image/vm/NOTES.md, section 6: QEMU 7.2's
- * loadvm hangs the guest; a disk overlay per input and a reboot on reject is the plan).
+ * A rejected input leaves no trace: each input's writes go to an overlay that is merged into the
+ * machine's disk when the input is accepted and dropped, with a reboot, when it is rejected
+ * (rollback.ts).
  */
+import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { access, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,7 +22,9 @@ import { spawnTied } from '../../scripts/devnode/processes.ts'
 import { readVmLock, vmCache } from './debs.ts'
 import { buildInitramfs, initScript, kernelFiles } from './initramfs.ts'
 import { qemuArgs } from './qemu.ts'
-import { connectRelay } from './relay/host.ts'
+import { connectRelay, type RelayConnection } from './relay/host.ts'
+import { Qmp } from './qmp.ts'
+import { createInputGate } from './rollback.ts'
 
 export type VmAssets = { kernel: string; initrd: string }
 
@@ -57,54 +61,148 @@ export type MachineOptions = {
   log: (line: string) => void
 }
 
-export type RunningMachine = { exited: Promise<number | null>; stop: () => Promise<void> }
+export type RunningMachine = {
+  /** The VM's status once it powers off for good (its back end exited); reboots for a rollback do not count. */
+  exited: Promise<number | null>
+  stop: () => Promise<void>
+  /** Commits and rollbacks so far (see rollback.ts), and boots (the first, and one per rollback). */
+  readonly counts: { commits: number; rollbacks: number; boots: number }
+}
+
+/** One run of QEMU on the current top overlay. */
+type Boot = { child: ChildProcess; qmp: Promise<Qmp>; relay: RelayConnection; exit: Promise<number | null>; top: string }
 
 export async function startMachine(options: MachineOptions): Promise<RunningMachine> {
-  const { log } = options
+  const { log, workDir } = options
   const assets = await vmAssets()
-  await mkdir(options.workDir, { recursive: true })
-  const overlay = join(options.workDir, 'root.qcow2')
-  const socketPath = join(options.workDir, 'rollup.sock')
-  await rm(overlay, { force: true })
-  await rm(socketPath, { force: true })
-  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', options.ext2, overlay])
+  await mkdir(workDir, { recursive: true })
+  // base.qcow2: the machine after the last accepted input; layer-N.qcow2 on top: the input in flight.
+  const base = join(workDir, 'base.qcow2')
+  await rm(base, { force: true })
+  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', options.ext2, base])
   const env = Object.entries(options.backendEnv ?? {}).map(([name, value]) => {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || /\s/.test(value) || value === '') throw new Error(`Cannot pass ${name}=${JSON.stringify(value)} to the VM's back end on the kernel command line`)
     return `cartenix.env.${name}=${value}`
   })
-  const args = qemuArgs({
-    kernel: assets.kernel,
-    initrd: assets.initrd,
-    memory: options.memory ?? '2G',
-    append: ['quiet', 'cartenix.init=root', 'cartenix.rootflags=rw', 'cartenix.rootinit=/opt/cartenix/vm-init', ...env].join(' '),
-    disk: { file: overlay, format: 'qcow2' },
-    portSocket: socketPath,
-    ...(options.deterministic ? { icount: '0', rtcBase: '2000-01-01' } : {}),
+  let layers = 0
+  const nextLayer = () => join(workDir, `layer-${++layers}.qcow2`)
+  const counts = { boots: 0 }
+  let stopping = false
+  let boot: Boot | undefined
+  let resolveExited!: (code: number | null) => void
+  const exited = new Promise<number | null>((resolve) => (resolveExited = resolve))
+
+  const gate = createInputGate({
+    log,
+    async commit() {
+      const current = boot
+      if (!current) throw new Error('no VM to commit')
+      const started = Date.now()
+      const qmp = await current.qmp
+      // An active commit: the overlay's clusters go into base, which becomes the top...
+      const ready = qmp.nextEvent('BLOCK_JOB_READY', (e) => e.data?.device === 'accept')
+      const completed = qmp.nextEvent('BLOCK_JOB_COMPLETED', (e) => e.data?.device === 'accept')
+      await qmp.run('block-commit', { device: 'd0', 'job-id': 'accept', base })
+      await ready
+      await qmp.run('job-complete', { id: 'accept' })
+      const done = await completed
+      if (done.data?.error) throw new Error(`committing the input's writes failed: ${String(done.data.error)}`)
+      // ...and a new overlay goes on it for the next input.
+      const top = nextLayer()
+      await qmp.run('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': top, format: 'qcow2' })
+      await rm(current.top, { force: true })
+      current.top = top
+      log(`vm: input committed to the disk in ${Date.now() - started} ms`)
+    },
+    rollBack(reason, verdict) {
+      const old = boot
+      log(`vm: ${reason}: rolling the machine back (reboot on the last accepted disk)`)
+      void (async () => {
+        if (old) await halt(old)
+        if (stopping) return
+        boot = await start()
+        gate.resume(verdict)
+      })().catch((error: unknown) => {
+        log(`vm: the rollback failed: ${(error as Error).message}`)
+        resolveExited(1)
+      })
+    },
   })
-  // QEMU dies with whoever started it, even by SIGKILL: no VM outlives its runner.
-  const child = spawnTied('qemu-system-riscv64', args, { stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'KILL' })
-  const relay = connectRelay({ socketPath, baseUrl: options.rollupUrl, log: (line) => log(`vm relay: ${line}`) })
+
+  async function start(): Promise<Boot> {
+    const top = nextLayer()
+    const n = ++counts.boots
+    const portSocket = join(workDir, `rollup-${n}.sock`)
+    const qmpSocket = join(workDir, `qmp-${n}.sock`)
+    await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, top])
+    const args = qemuArgs({
+      kernel: assets.kernel,
+      initrd: assets.initrd,
+      memory: options.memory ?? '2G',
+      append: ['quiet', 'cartenix.init=root', 'cartenix.rootflags=rw', 'cartenix.rootinit=/opt/cartenix/vm-init', ...env].join(' '),
+      disk: { file: top, format: 'qcow2' },
+      portSocket,
+      qmpSocket,
+      ...(options.deterministic ? { icount: '0', rtcBase: '2000-01-01' } : {}),
+    })
+    // QEMU dies with whoever started it, even by SIGKILL: no VM outlives its runner.
+    const child = spawnTied('qemu-system-riscv64', args, { stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'KILL' })
+    const relay = connectRelay({
+      socketPath: portSocket,
+      baseUrl: options.rollupUrl,
+      log: (line) => log(`vm relay: ${line}`),
+      beforeRequest: (request) => gate.beforeRequest(request),
+      afterResponse: (request, answer) => gate.afterResponse(request, answer),
+    })
+    child.stdout?.on('data', consoleLines(log))
+    child.stderr?.on('data', consoleLines(log))
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const qmp = Qmp.open(qmpSocket)
+    qmp.catch(() => {})
+    const started: Boot = { child, qmp, relay, exit, top }
+    void exit.then(async (code) => {
+      await relay.stop()
+      // The VM powered off by itself (its back end exited), or was stopped: that is the machine's end.
+      if (boot === started) resolveExited(code)
+    })
+    return started
+  }
+
+  /** Stops a VM for good: its relay first (nothing more reaches the node), then QEMU. */
+  async function halt(old: Boot): Promise<void> {
+    if (boot === old) boot = undefined
+    await old.relay.stop()
+    if (old.child.exitCode === null && old.child.signalCode === null) old.child.kill('SIGKILL')
+    await old.exit
+    ;(await old.qmp.catch(() => undefined))?.close()
+    await rm(old.top, { force: true })
+  }
+
+  boot = await start()
+  return {
+    exited,
+    get counts() {
+      return { ...gate.counts, boots: counts.boots }
+    },
+    async stop() {
+      stopping = true
+      const current = boot
+      if (current && current.child.exitCode === null && current.child.signalCode === null) current.child.kill('SIGTERM')
+      if (!current) resolveExited(null)
+      await exited
+    },
+  }
+}
+
+/** QEMU's output (the guest's console) to `log`, line by line. */
+function consoleLines(log: (line: string) => void): (chunk: Buffer) => void {
   let pending = ''
-  const forward = (chunk: Buffer) => {
+  return (chunk) => {
     pending += chunk.toString('utf8')
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
       const line = pending.slice(0, nl).replace(/\r$/, '')
       pending = pending.slice(nl + 1)
       if (line.trim()) log(`vm: ${line}`)
     }
-  }
-  child.stdout?.on('data', forward)
-  child.stderr?.on('data', forward)
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      void relay.stop().finally(() => resolve(code))
-    })
-  })
-  return {
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      await exited
-    },
   }
 }

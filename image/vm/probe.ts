@@ -333,6 +333,43 @@ async function extsnap(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * The accept/reject cycle of the VM's rollback (image/vm/rollback.ts), on the probe disk: a live
+ * overlay on top of `base`, an active `block-commit` of it into `base` (the accept), a fresh
+ * overlay, then dropping that one (the reject). Times each step and reads /counter from `base`.
+ */
+async function commit(argv: string[]): Promise<void> {
+  const base = join(out, 'base.qcow2')
+  const top = join(out, 'top-1.qcow2')
+  const top2 = join(out, 'top-2.qcow2')
+  for (const f of [base, top, top2]) await rm(f, { force: true })
+  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', join(out, 'disk.ext2'), base])
+  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, top])
+  const vm = await startVm(['--init', 'snap', '--qmp', '--disk', `${top}:qcow2`, '--quiet', ...argv])
+  const qmp = await Qmp.open(vm.qmpSocket!)
+  await vm.waitFor(/cartenix: tick 3 /)
+  let t = Date.now()
+  log(`block-commit: ${JSON.stringify(await qmp.execute('block-commit', { device: 'd0', 'job-id': 'accept', base }))}`)
+  for (let i = 0; i < 200 && !qmp.events.some((e) => e.event === 'BLOCK_JOB_READY'); i++) await new Promise((r) => setTimeout(r, 10))
+  log(`ready after ${Date.now() - t} ms; job-complete: ${JSON.stringify(await qmp.execute('job-complete', { id: 'accept' }))}`)
+  for (let i = 0; i < 200 && !qmp.events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'); i++) await new Promise((r) => setTimeout(r, 10))
+  log(`completed after ${Date.now() - t} ms: ${JSON.stringify(qmp.events.filter((e) => e.event.startsWith('BLOCK_JOB')))}`)
+  t = Date.now()
+  log(`blockdev-snapshot-sync: ${JSON.stringify(await qmp.execute('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': top2, format: 'qcow2' }))} in ${Date.now() - t} ms`)
+  log(`query-block: ${JSON.stringify((await qmp.execute('query-block')).return)}`)
+  const last = await vm.waitFor(/cartenix: tick 6 /)
+  log(`guest: ${last.line}`)
+  await qmp.execute('quit')
+  await vm.exited
+  for (const [name, file] of [['base (accepted up to the commit)', base], ['top-2 (after)', top2]] as const) {
+    const raw = join(out, 'layer.raw')
+    await exec('qemu-img', ['convert', '-O', 'raw', file, raw])
+    const { stdout } = await exec('debugfs', ['-R', 'cat /counter', raw])
+    log(`/counter ${name}: ${stdout.trim()}`)
+    await rm(raw)
+  }
+}
+
 const [command, ...rest] = process.argv.slice(2)
 if (command === 'lock') {
   const lock = await resolveVmLock(await readVmLock())
@@ -344,6 +381,7 @@ else if (command === 'boot') await boot(rest)
 else if (command === 'bench') await bench(rest)
 else if (command === 'snapshot') await snapshot(rest)
 else if (command === 'extsnap') await extsnap(rest)
+else if (command === 'commit') await commit(rest)
 else {
   log('usage: npx tsx image/vm/probe.ts lock|build|disk|boot|bench|snapshot|extsnap [options]')
   process.exit(2)

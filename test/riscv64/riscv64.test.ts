@@ -19,6 +19,8 @@ import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { clients, rpc as rpcOf, startTestDevnet } from '../harness/devnet.ts'
 import { replay } from '../../scripts/replay/replay.ts'
 import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
+import { InputNotAcceptedError } from '../../contracts-client/errors/build.ts'
+import { instantiate } from '../../dapp/nix/instantiate.ts'
 
 const hour = 60 * 60_000
 let chroot: Chroot
@@ -96,8 +98,15 @@ describe('riscv64 under emulation', () => {
 describe('riscv64 as a VM', () => {
   let vm: Devnet
   let vmNode: NodeClient
+  const vmLog: string[] = []
   beforeAll(async () => {
-    vm = await startTestDevnet({ machine: 'riscv64', log: (line) => console.error(line) })
+    vm = await startTestDevnet({
+      machine: 'riscv64',
+      log: (line) => {
+        vmLog.push(line)
+        console.error(line)
+      },
+    })
     vmNode = createNodeClient({ url: `${vm.nodeUrl}/rpc` })
   }, 10 * 60_000)
   afterAll(async () => {
@@ -156,4 +165,61 @@ describe('riscv64 as a VM', () => {
     expect(report.epochs.length).toBe(2)
     expect(report.agrees).toBe(true)
   }, hour)
+
+  it('rolls a rejected input back: the next input sees no trace of it, where qemu-user keeps one', async () => {
+    // Two derivations where one is wanted: evaluating them writes both .drv files to the store,
+    // then the back end rejects the request.
+    const nonce = Date.now()
+    const probe = (name: string) => `derivation { name = "rollback-${name}-${nonce}"; system = "riscv64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`
+    const drvs = await Promise.all(['a', 'b'].map(async (name) => (await instantiate({ expr: `pkgs: ${probe(name)}` }, { system: 'riscv64-linux' }))[0] ?? ''))
+    const rejected = { expr: `pkgs: [ (${probe('a')}) (${probe('b')}) ]` }
+    const holds = async (net: Devnet, path: string) => (await inspect(net, { query: 'path', path })).valid as boolean
+
+    for (const [name, net, nodeClient] of [['qemu-user', devnet, node], ['vm', vm, vmNode]] as const) {
+      const { application, inputBox } = net.deployment
+      const sent = await requestBuild(clients(net).walletClient, { application, inputBox, request: rejected })
+      const error = await waitForResult(nodeClient, { application, inputIndex: sent.inputIndex, timeoutMs: hour, pollIntervalMs: 2000 }).catch((e: unknown) => e)
+      expect(error, name).toBeInstanceOf(InputNotAcceptedError)
+      expect((error as InputNotAcceptedError).status, name).toBe('REJECTED')
+      expect(JSON.stringify((error as InputNotAcceptedError).reports.map((r) => r.json)), name).toMatch(/exactly one derivation, got 2/)
+    }
+    // Without rollback (qemu-user on the host's kernel, as any host back end), the .drv files stay.
+    expect(await holds(devnet, drvs[0] ?? '')).toBe(true)
+    // The VM went back to its disk before the input, and rebooted...
+    expect(vmLog.some((line) => /rolling the machine back/.test(line))).toBe(true)
+    expect(await holds(vm, drvs[0] ?? '')).toBe(false)
+    expect(await holds(vm, drvs[1] ?? '')).toBe(false)
+    // ...and still has what it committed before: hello, in its store and in its results.
+    const hello = qemuUserHello?.outputs[0]?.path ?? ''
+    expect(await holds(vm, hello)).toBe(true)
+    expect(await inspect(vm, { query: 'result', drvPath: qemuUserHello?.drvPath })).toMatchObject({ found: true })
+
+    // It serves the next input, which does write the .drv (so the query above could say yes).
+    const { notice } = await request({ expr: `pkgs: ${probe('a')}` })
+    expect(notice.result).toMatchObject({ drvPath: drvs[0], success: false })
+    expect(await holds(vm, drvs[0] ?? '')).toBe(true)
+
+    // Replay re-executes the rejected input on the VM too, rollback included, and agrees.
+    await waitForProof(vmNode, { application: vm.deployment.application, outputIndex: notice.index })
+    const { data: rejectedInput } = await rpcOf(vm, 'cartesi_getInput', { input_index: `0x${(notice.result.inputIndex - 1n).toString(16)}` })
+    const report = await replay({
+      publicClient: clients(vm).publicClient,
+      chainUrl: vm.chainUrl,
+      application: vm.deployment.application,
+      etherPortal: vm.deployment.etherPortal,
+      system: 'riscv64-linux',
+      fromEpoch: Number(rejectedInput.epoch_index),
+      earlierOutputs: async () => (await listOutputs(vmNode, { application: vm.deployment.application })).outputs.map((o) => ({ inputIndex: Number(o.inputIndex), rawData: o.rawData })),
+    })
+    expect(report.inputs.map((i) => i.status).slice(-2)).toEqual(['REJECTED', 'ACCEPTED'])
+    expect(report.agrees).toBe(true)
+  }, hour)
 })
+
+/** One inspect query through the dev node; the back end's JSON report. */
+async function inspect(net: Devnet, query: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${net.nodeUrl}/inspect/${net.deployment.application}`, { method: 'POST', body: JSON.stringify(query) })
+  const body = (await response.json()) as { status: string; reports: { payload: string }[] }
+  expect(body.status, JSON.stringify(query)).toBe('Accepted')
+  return JSON.parse(Buffer.from(body.reports[0]?.payload.slice(2) ?? '', 'hex').toString('utf8')) as Record<string, unknown>
+}

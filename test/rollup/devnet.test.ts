@@ -105,7 +105,7 @@ describe('a build request through the rollup', () => {
     expect(reports.find((r) => r.type === 'build-failed')?.logTail).toContain('cartenix-expected-failure')
   })
 
-  it('answers inspect queries: attributes, a recorded result, the sources', async () => {
+  it('answers inspect queries: attributes, a recorded result, the sources, a store path', async () => {
     const inspect = async (query: unknown) => {
       const response = await fetch(`${devnet.nodeUrl}/inspect/${devnet.deployment.application}`, { method: 'POST', body: JSON.stringify(query) })
       const body = (await response.json()) as { status: string; reports: { payload: Hex }[] }
@@ -117,6 +117,9 @@ describe('a build request through the rollup', () => {
     expect(recorded.report).toMatchObject({ found: true, result: { drvPath: result.drvPath, success: true } })
     const sources = (await inspect({ query: 'sources' })).report.sources as { name: string; present: boolean }[]
     expect(sources.find((s) => s.name === 'hello-2.10.tar.gz')?.present).toBe(true)
+    expect((await inspect({ query: 'path', path: result.outputs[0]?.path })).report).toMatchObject({ query: 'path', valid: true })
+    expect((await inspect({ query: 'path', path: `/nix/store/${'0'.repeat(32)}-never-built` })).report).toMatchObject({ valid: false })
+    expect((await inspect({ query: 'path', path: '/etc/passwd' })).status).toBe('Rejected')
     const bad = await inspect({ query: 'everything' })
     expect(bad.status).toBe('Rejected')
   })

@@ -26,6 +26,7 @@
  * a read returns 0 bytes (end of file) while no host is connected, so reading polls then.
  */
 import { Buffer } from 'node:buffer'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -53,6 +54,12 @@ export type GuestRelayOptions = {
   log: (line: string) => void
   /** The port ended for good (stdin closed): the relay has stopped listening. */
   onPortEnd?: () => void
+  /**
+   * Awaited before a verdict (`POST /finish`, `POST /exception`) goes to the host. In the VM it
+   * writes the page cache to the disk: the host keeps or drops the disk at that moment
+   * (image/vm/rollback.ts), so what the back end wrote must be on it, not in memory.
+   */
+  beforeVerdict?: () => Promise<void>
 }
 export type GuestRelay = { url: string; close(): Promise<void> }
 
@@ -202,6 +209,7 @@ export async function startGuestRelay(options: GuestRelayOptions): Promise<Guest
       answer(response, request.method, relayError(413, 'too-large', `a request body larger than ${maxBodyBytes} bytes cannot be relayed`))
       return
     }
+    if (options.beforeVerdict && request.method === 'POST' && /^\/(finish|exception)\/?(\?|$)/.test(request.url ?? '')) await options.beforeVerdict()
     const id = `${nonce}-${++counter}`
     const entry: Pending = {
       frame: encodeFrame({ t: 'req', id, method: request.method ?? 'GET', path: request.url ?? '/', headers: endToEndHeaders(request.rawHeaders), body }),
@@ -292,6 +300,13 @@ export function parseGuestSettings(argv: string[], env: NodeJS.ProcessEnv): { po
   return { portPath, listenPort: Number(listen) }
 }
 
+/** sync(2), through the system's `sync` (Node has no binding for it). */
+function syncDisks(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('sync', (error) => (error ? reject(new Error(`sync failed: ${error.message}`)) : resolve()))
+  })
+}
+
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[relay] ${line}\n`)
   let settings: ReturnType<typeof parseGuestSettings>
@@ -302,7 +317,8 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const port = settings.portPath === '-' ? stdioPort() : await openDevicePort(settings.portPath, log)
-  const relay = await startGuestRelay({ port, listenPort: settings.listenPort, log, onPortEnd: () => process.exit(0) })
+  const device = settings.portPath !== '-'
+  const relay = await startGuestRelay({ port, listenPort: settings.listenPort, log, onPortEnd: () => process.exit(0), ...(device ? { beforeVerdict: syncDisks } : {}) })
   log(`listening on ${relay.url}, relaying over ${settings.portPath === '-' ? 'stdin/stdout' : settings.portPath}`)
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(0))
 }

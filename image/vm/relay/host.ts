@@ -41,6 +41,14 @@ export type RelayHostOptions = {
   log: (line: string) => void
   /** Answers kept for a re-sent request until the guest acknowledges them (oldest dropped first). Default 64. */
   maxUnacknowledged?: number
+  /**
+   * Sees each request before it is performed, and may replace it, or hold it (`undefined`) until
+   * the relay host stops, unanswered. What the VM's rollback (../rollback.ts) hooks into. If it
+   * throws, the guest gets a 502 that says why.
+   */
+  beforeRequest?: (request: RequestFrame) => Promise<RequestFrame | undefined>
+  /** Sees each answer the rollup API gave (not the relay's own errors), before the guest does. */
+  afterResponse?: (request: RequestFrame, answer: RelayAnswer) => void
 }
 
 export type RelayAttachment = {
@@ -61,7 +69,8 @@ export class RelayHostError extends Error {
   override name = 'RelayHostError' as const
 }
 
-type Answer = Omit<ResponseFrame, 't' | 'id'>
+export type RelayAnswer = Omit<ResponseFrame, 't' | 'id'>
+type Answer = RelayAnswer
 type Entry = { answer?: Buffer; abort: AbortController; done: Promise<void> }
 
 export function createRelayHost(options: RelayHostOptions): RelayHost {
@@ -112,8 +121,8 @@ export function createRelayHost(options: RelayHostOptions): RelayHost {
     const abort = new AbortController()
     const entry: Entry = { abort, done: Promise.resolve() }
     entries.set(frame.id, entry)
-    entry.done = perform(frame, abort.signal).then((answer) => {
-      if (stopped) return
+    entry.done = forward(frame, abort.signal).then((answer) => {
+      if (stopped || answer === undefined) return
       entry.answer = encodeFrame({ t: 'res', id: frame.id, ...answer })
       forgetOldAnswers()
       send(entry.answer)
@@ -130,6 +139,26 @@ export function createRelayHost(options: RelayHostOptions): RelayHost {
         answered--
       }
     }
+  }
+
+  /** The request through the hooks: the API's answer, or undefined for a request held until `stop()`. */
+  async function forward(frame: RequestFrame, signal: AbortSignal): Promise<Answer | undefined> {
+    let request: RequestFrame | undefined = frame
+    if (options.beforeRequest) {
+      try {
+        request = await options.beforeRequest(frame)
+      } catch (error) {
+        log(`${frame.method} ${frame.path}: ${(error as Error).message}`)
+        return relayError(502, 'machine', `${frame.method} ${frame.path} was not performed: ${(error as Error).message}`)
+      }
+    }
+    if (request === undefined) {
+      await new Promise((resolve) => (signal.aborted ? resolve(undefined) : signal.addEventListener('abort', resolve, { once: true })))
+      return undefined
+    }
+    const answer = await perform(request, signal)
+    if (!answer.headers.some(([name]) => name === 'x-cartenix-relay-error')) options.afterResponse?.(request, answer)
+    return answer
   }
 
   function perform(frame: RequestFrame, signal: AbortSignal): Promise<Answer> {
