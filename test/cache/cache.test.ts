@@ -1,0 +1,222 @@
+/**
+ * `cartenix cache` against a real devnet (anvil, the v2.2.0 contracts, the dev node, the back end)
+ * and real Nix: an empty chroot store substitutes hello through the gateway only once the chain
+ * has validated its notice, a tampered upstream is refused, and a path nobody vouches for is 404.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
+import type { BuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { lockedFixedPaths } from '../../contracts-client/cache/fixed.ts'
+import { hashPart } from '../../contracts-client/cache/narinfo.ts'
+import { NoticeIndex } from '../../contracts-client/cache/notices.ts'
+import { startCacheGateway, type CacheGateway } from '../../contracts-client/cache/server.ts'
+import { loadSigner } from '../../contracts-client/cache/signing.ts'
+import { parseUpstream } from '../../contracts-client/cache/upstream.ts'
+import { createNodeClient } from '../../contracts-client/node/client.ts'
+import { runNix } from '../../dapp/nix/env.ts'
+import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import { fixedOutputPath } from '../../dapp/nix/store.ts'
+import { readSourceLock } from '../../image/sources.ts'
+import type { Devnet } from '../../scripts/devnode/devnet.ts'
+import { CommandFailedError, exec } from '../../scripts/lib/exec.ts'
+import { addInput, clients, startTestDevnet, waitFor, waitForInput, waitForProof } from '../harness/devnet.ts'
+
+const cli = fileURLToPath(new URL('../../bin/cartenix.js', import.meta.url))
+const epochLength = 20
+
+let devnet: Devnet
+let scratch: string
+let publicKey: string
+let gateway: { child: ChildProcess; url: string; status: Record<string, any>; log: string[] }
+let tamperedGateway: CacheGateway | undefined
+let result: BuildResult
+let noticeIndex: number
+let hello: string
+const tamperedLog: string[] = []
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'cartenix-cache-test-'))
+  devnet = await startTestDevnet({ epochLength, autoMine: false })
+  await runNix('nix-store', ['--generate-binary-cache-key', 'cartenix-test-1', join(scratch, 'secret.key'), join(scratch, 'public.key')])
+  publicKey = (await readText(join(scratch, 'public.key'))).trim()
+  gateway = await startCli()
+})
+
+afterAll(async () => {
+  gateway?.child.kill('SIGTERM')
+  await tamperedGateway?.close()
+  await devnet?.stop()
+})
+
+async function readText(file: string): Promise<string> {
+  const handle = await open(file, 'r')
+  try {
+    return await handle.readFile('utf8')
+  } finally {
+    await handle.close()
+  }
+}
+
+/** `cartenix cache --json` as a user runs it: the first stdout line is its status. */
+async function startCli(): Promise<typeof gateway> {
+  const flags = ['--rpc-url', devnet.chainUrl, '--node-url', devnet.nodeUrl, '--application', devnet.deployment.application]
+  const child = spawn(process.execPath, [cli, 'cache', '--key', join(scratch, 'secret.key'), '--upstream', 'store', '--json', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const log: string[] = []
+  createInterface({ input: child.stderr! }).on('line', (line) => log.push(line))
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`cartenix cache exited with ${code}:\n${log.join('\n')}`)))
+  })
+  const status = JSON.parse(first) as Record<string, any>
+  return { child, url: status.url as string, status, log }
+}
+
+/** A Nix store of its own under `root`, realising `path` with only `substituter` and `key` trusted. */
+function substitute(root: string, path: string, substituter: string, key = publicKey) {
+  return runNix(
+    'nix-store',
+    ['--store', `local?root=${root}`, '--realise', path, '--option', 'substituters', substituter, '--option', 'trusted-public-keys', key, '--option', 'narinfo-cache-negative-ttl', '0'],
+    { env: { XDG_CACHE_HOME: join(scratch, 'xdg-cache') } },
+  )
+}
+
+const isValidIn = (root: string, path: string) =>
+  runNix('nix-store', ['--store', `local?root=${root}`, '--check-validity', path]).then(() => true, () => false)
+
+const get = (url: string) => fetch(url).then(async (response) => ({ status: response.status, text: await response.text() }))
+
+describe('cartenix cache', () => {
+  it('prints its status as JSON at start-up, answers /nix-cache-info, and 404s what nobody vouches for', async () => {
+    expect(gateway.status).toMatchObject({ publicKey, upstream: 'store', application: devnet.deployment.application, notices: { validated: 0, paths: 0 } })
+    expect(gateway.status.fixedPaths).toBeGreaterThan(0)
+    expect(await get(`${gateway.url}/nix-cache-info`)).toMatchObject({ status: 200, text: expect.stringContaining('StoreDir: /nix/store') })
+    const never = await get(`${gateway.url}/${'0'.repeat(32)}.narinfo`)
+    expect(never.status).toBe(404)
+    expect(never.text).toContain('no notice validated on-chain vouches for this path')
+    expect((await get(`${gateway.url}/nar/${'0'.repeat(32)}.nar`)).status).toBe(404)
+    expect((await get(`${gateway.url}/not-a-hash.narinfo`)).status).toBe(404)
+    // In this machine's store, but no notice names it: still 404.
+    const { stdout } = await runNix('nix-instantiate', ['--expr', '(import ./image/pkgs { system = "x86_64-linux"; }).hello'])
+    expect((await get(`${gateway.url}/${hashPart(stdout.trim())}.narinfo`)).status).toBe(404)
+  })
+
+  it('404s hello once it is built through the rollup, while its epoch is not claimed', async () => {
+    const index = await addInput(devnet, '{"attr":"hello"}')
+    expect((await waitForInput(devnet, index)).status).toBe('ACCEPTED')
+    const { outputs } = await listOutputs(createNodeClient({ url: `${devnet.nodeUrl}/rpc` }), { application: devnet.deployment.application, inputIndex: BigInt(index) })
+    const notice = outputs.find((o) => o.result)
+    if (!notice?.result) throw new Error(`input ${index} has no build notice`)
+    result = notice.result
+    noticeIndex = Number(notice.index)
+    expect(notice.siblings).toBeNull()
+    hello = result.outputs[0]?.path ?? ''
+    const answer = await get(`${gateway.url}/${hashPart(hello)}.narinfo`)
+    expect(answer.status).toBe(404)
+    expect((await get(`${gateway.url}/nar/${hashPart(hello)}.nar`)).status).toBe(404)
+    expect(await fetch(`${gateway.url}/cartenix/status`).then((r) => r.json())).toMatchObject({ notices: { validated: 0, pending: 1 } })
+  })
+
+  it('serves the narinfo from the notice once the claim is accepted, signed', async () => {
+    await clients(devnet).publicClient.request({ method: 'anvil_mine' as never, params: [`0x${(epochLength * 2).toString(16)}`] as never })
+    await waitForProof(devnet, noticeIndex)
+    // An unknown path refreshes the notices at most once a second: a client that just asked waits that long.
+    const narinfo = await waitFor('the narinfo of hello', async () => {
+      const answer = await get(`${gateway.url}/${hashPart(hello)}.narinfo`)
+      return answer.status === 404 ? undefined : answer
+    }, 5000)
+    expect(narinfo.status).toBe(200)
+    const out = result.outputs[0]
+    expect(narinfo.text).toContain(`StorePath: ${hello}\n`)
+    expect(narinfo.text).toContain(`NarHash: ${hexToNarHash(out?.narHash ?? '0x')}\nNarSize: ${out?.narSize}\n`)
+    expect(narinfo.text).toContain(`References: ${[...(out?.references ?? [])].sort().map((r) => basename(r)).join(' ')}\n`)
+    expect(narinfo.text).toContain(`Deriver: ${basename(result.drvPath)}\n`)
+    expect(narinfo.text).toMatch(/\nSig: cartenix-test-1:[A-Za-z0-9+/]{86}==\n$/)
+    // The rest of hello's runtime closure (the seed) is vouched for by the same notice.
+    for (const path of result.closure ?? []) expect((await get(`${gateway.url}/${hashPart(path.path)}.narinfo`)).status).toBe(200)
+  })
+
+  it('refuses a tampered upstream NAR before serving a byte: Nix installs nothing', async () => {
+    const upstream = join(scratch, 'tampered-cache')
+    await mkdir(join(upstream, 'nar'), { recursive: true })
+    for (const path of [hello, ...(result.closure ?? []).map((c) => c.path)]) {
+      const nar = join(upstream, 'nar', `${hashPart(path)}.nar`)
+      await exec('sh', ['-c', 'nix-store --dump "$1" > "$2"', 'sh', path, nar])
+      const handle = await open(nar, 'r+')
+      const { size } = await handle.stat()
+      const byte = Buffer.alloc(1)
+      await handle.read(byte, 0, 1, size - 200)
+      await handle.write(Buffer.from([(byte[0] ?? 0) ^ 0x20]), 0, 1, size - 200)
+      await handle.close()
+      await writeFile(join(upstream, `${hashPart(path)}.narinfo`), `StorePath: ${path}\nURL: nar/${hashPart(path)}.nar\nCompression: none\n`)
+    }
+    const notices = new NoticeIndex({ node: createNodeClient({ url: `${devnet.nodeUrl}/rpc` }), chain: clients(devnet).publicClient, application: devnet.deployment.application })
+    tamperedGateway = await startCacheGateway({
+      notices,
+      fixed: await lockedFixedPaths(),
+      upstream: parseUpstream(`file://${upstream}`)!,
+      signer: await loadSigner(join(scratch, 'secret.key')),
+      log: (line) => tamperedLog.push(line),
+    })
+    const refused = await get(`${tamperedGateway.url}/nar/${hashPart(hello)}.nar`)
+    expect(refused.status).toBe(502)
+    expect(refused.text).toContain(`The upstream's NAR of ${hello} is not the validated one: its sha256 is sha256:`)
+    expect(tamperedLog.join('\n')).toContain(`refused /nar/${hashPart(hello)}.nar: The upstream's NAR of ${hello} is not the validated one`)
+
+    const root = join(scratch, 'store')
+    const failed = await substitute(root, hello, tamperedGateway.url).catch((error: unknown) => error)
+    expect(failed).toBeInstanceOf(CommandFailedError)
+    for (const path of [hello, ...(result.closure ?? []).map((c) => c.path)]) {
+      expect(await isValidIn(root, path)).toBe(false)
+      expect(existsSync(join(root, path))).toBe(false)
+    }
+    expect(tamperedGateway.status().served).toMatchObject({ nar: 0 })
+    expect(tamperedGateway.status().served.refused).toBeGreaterThan(0)
+  })
+
+  it('is not trusted by Nix under another key (require-sigs stays on)', async () => {
+    const root = join(scratch, 'store')
+    const other = join(scratch, 'other')
+    await runNix('nix-store', ['--generate-binary-cache-key', 'someone-else', `${other}.secret`, `${other}.public`])
+    const failed = await substitute(root, hello, gateway.url, (await readText(`${other}.public`)).trim()).catch((error: unknown) => error)
+    expect(failed).toBeInstanceOf(CommandFailedError)
+    expect(await isValidIn(root, hello)).toBe(false)
+  })
+
+  it("lets the same empty store realise hello through the gateway: Nix's hash is the notice's, and it runs", async () => {
+    const root = join(scratch, 'store')
+    await substitute(root, hello, gateway.url)
+    const { stdout } = await runNix('nix-store', ['--store', `local?root=${root}`, '--query', '--hash', hello])
+    expect(stdout.trim()).toBe(hexToNarHash(result.outputs[0]?.narHash ?? '0x'))
+    for (const path of result.closure ?? []) {
+      const { stdout: hash } = await runNix('nix-store', ['--store', `local?root=${root}`, '--query', '--hash', path.path])
+      expect(hash.trim()).toBe(hexToNarHash(path.narHash))
+    }
+    // hello's interpreter is the seed's, at its /nix/store path, which this host also has.
+    const { stdout: greeting } = await exec(join(root, hello, 'bin', 'hello'), [])
+    expect(greeting.trim()).toBe('Hello, world!')
+    expect(gateway.log.join('\n')).toContain(`served ${hello} (`)
+  })
+
+  it('serves a locked source, checked against its fixed hash', async () => {
+    const [source] = await readSourceLock()
+    const path = await fixedOutputPath({ name: source?.name ?? '', sha256: source?.sha256 ?? '', mode: 'flat' })
+    const root = join(scratch, 'store')
+    await substitute(root, path, gateway.url)
+    const [{ stdout: theirs }, { stdout: ours }] = await Promise.all([
+      runNix('nix-store', ['--store', `local?root=${root}`, '--query', '--hash', path]),
+      runNix('nix-store', ['--query', '--hash', path]),
+    ])
+    expect(theirs.trim()).toBe(ours.trim())
+    expect(gateway.log.join('\n')).toContain(`checked fixed-output ${path} against the locked sha256 ${source?.sha256}`)
+    const status = await fetch(`${gateway.url}/cartenix/status`).then((r) => r.json())
+    expect(status).toMatchObject({ notices: { validated: 1, pending: 0 }, served: { refused: 0 } })
+    expect(status.served.nar).toBeGreaterThanOrEqual(3)
+  })
+})
