@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Address } from 'viem'
+import { createWalletClient, http, type Address } from 'viem'
+import { anvil } from 'viem/chains'
 import { deployRegistry } from '../../contracts-client/actions/deployRegistry.ts'
 import { repoRoot, runNix } from '../../dapp/nix/env.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
@@ -49,11 +50,29 @@ afterEach(() => {
   expect(errors, 'uncaught errors in the page').toEqual([])
 })
 
-async function open(url: string): Promise<Page> {
+async function open(url: string, options: { wallet?: boolean } = {}): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
   page.on('pageerror', (error) => pageErrors.push(error.message))
+  if (options.wallet) await page.addInitScript(injectWallet, devnet.chainUrl)
   await page.goto(url)
   return page
+}
+
+/**
+ * An EIP-1193 wallet in the page, as a browser extension injects one: it hands out anvil's third
+ * development account and passes every request to the chain, where anvil signs for it.
+ */
+function injectWallet(chainUrl: string): void {
+  let id = 0
+  const call = async (method: string, params?: unknown) => {
+    const response = await fetch(chainUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }) })
+    const body = (await response.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } }
+    if (body.error) throw Object.assign(new Error(body.error.message), body.error)
+    return body.result
+  }
+  const request = async ({ method, params }: { method: string; params?: unknown }) =>
+    method === 'eth_requestAccounts' ? ((await call('eth_accounts')) as string[]).slice(2, 3) : call(method, params)
+  Object.assign(window, { ethereum: { request, on() {}, removeListener() {} } })
 }
 
 const shoot = (page: Page, name: string) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true })
@@ -108,14 +127,23 @@ describe('the web page against a devnet', () => {
     await page.close()
   })
 
-  it("shows a malformed expression's rejection with the back end's reason and log", async () => {
-    const page = await open(pageUrl)
+  it("sends from the browser's own wallet with Ether through the EtherPortal; shows a malformed expression's rejection with the back end's reason and log", async () => {
+    const page = await open(pageUrl, { wallet: true })
+    await page.click('#connect-wallet')
+    await page.locator('#account-kind').waitFor()
+    expect(await text(page, '#account-kind')).toBe('your wallet')
+    const [, , walletAccount] = await createWalletClient({ chain: anvil, transport: http(devnet.chainUrl) }).getAddresses()
+    expect((await text(page, '#account')).toLowerCase()).toBe(walletAccount?.toLowerCase())
     await page.locator('#attr option[value="hello"]').waitFor({ state: 'attached' })
     await page.click('#kind-expr')
     await page.fill('#expr', 'pkgs: pkgs.hello (')
+    await page.fill('#value', '0.001')
     await page.click('#submit')
     await page.locator('#not-accepted').waitFor({ timeout: 5 * 60_000 })
     expect(await text(page, '#status')).toBe('REJECTED')
+    expect(await text(page, '#request-text')).toBe('{"expr":"pkgs: pkgs.hello ("}')
+    await page.locator('#deposit').waitFor()
+    expect((await text(page, '#deposit')).toLowerCase()).toBe(`with 0.001 eth from ${walletAccount?.toLowerCase()}, through the etherportal`)
     expect(await text(page, '#reports .reason')).toBe('rejected: evaluation failed')
     expect(await text(page, '#reports .log')).toMatch(/syntax error/)
     await shoot(page, '7-rejected')

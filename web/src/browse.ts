@@ -4,7 +4,7 @@ import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
 import type { CartenixOutput } from '../../contracts-client/node/outputs.ts'
 import type { Connection } from './connection.ts'
 import { describeError, h, replace } from './dom.ts'
-import { requestText } from './input.ts'
+import { inputRequest } from './input.ts'
 
 type Pages = { inputsPage: number; outputsPage: number }
 
@@ -50,7 +50,7 @@ export async function renderBrowse(section: HTMLElement, connection: Connection,
             h('td', {}, input.status),
             h('td', {}, String(input.epochIndex)),
             h('td', {}, h('code', {}, input.sender ?? '')),
-            h('td', {}, h('code', {}, shorten(requestText(input.payload)))),
+            h('td', {}, h('code', {}, shorten(inputRequest(input, connection.settings.etherPortal).text))),
           ))),
       ),
       pager('inputs', pages.inputsPage, pageSize, inputs.totalCount, pages),

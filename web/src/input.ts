@@ -3,7 +3,7 @@
  * A notice is decoded and, once its epoch's claim is accepted, validated on-chain from here
  * (Application.validateOutput); a voucher can be executed and the registry it calls read back.
  */
-import { hexToString, keccak256, type Hex } from 'viem'
+import { formatEther, getAddress, hexToBigInt, hexToString, keccak256, slice, type Address, type Hex } from 'viem'
 import { readContract } from 'viem/actions'
 import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
 import type { BuildResult } from '../../contracts-client/abi/buildResult.ts'
@@ -15,20 +15,36 @@ import { waitForProof } from '../../contracts-client/actions/waitForProof.ts'
 import { waitForResult } from '../../contracts-client/actions/waitForResult.ts'
 import { InputNotAcceptedError, type DecodedReport } from '../../contracts-client/errors/build.ts'
 import type { CartenixOutput } from '../../contracts-client/node/outputs.ts'
+import type { NodeInput } from '../../contracts-client/node/wire.ts'
 import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import { requestBytes } from '../../dapp/request.ts'
 import type { Connection } from './connection.ts'
 import { describeError, h, replace } from './dom.ts'
 
 /** How long the page follows an input or waits for a claim before it says it stopped. */
 const followMs = 60 * 60_000
 
-export function requestText(payload: Hex | undefined): string {
-  if (!payload) return ''
+export type InputRequest = { bytes: Hex; text: string; deposit?: { from: Address; value: bigint } }
+
+/** The request an input carries: through the EtherPortal, after the depositor and the value. */
+export function inputRequest(input: NodeInput, etherPortal: Address | undefined): InputRequest {
+  const payload = input.payload ?? input.rawData
+  const bytes = requestBytes({ payload, sender: input.sender }, etherPortal)
+  let text: string
   try {
-    return hexToString(payload)
+    text = hexToString(bytes)
   } catch {
-    return payload
+    text = bytes
   }
+  if (bytes === payload) return { bytes, text }
+  return { bytes, text, deposit: { from: getAddress(slice(payload, 0, 20)), value: hexToBigInt(slice(payload, 20, 52)) } }
+}
+
+function renderRequestText(request: InputRequest): (HTMLElement | string)[] {
+  return [
+    h('pre', { id: 'request-text' }, request.text),
+    request.deposit ? h('p', { id: 'deposit' }, `with ${formatEther(request.deposit.value)} ETH from ${request.deposit.from}, through the EtherPortal`) : '',
+  ]
 }
 
 function outputsTable(outputs: BuildResult['outputs'] | RegistryEntry['outputs'], id: string): HTMLElement {
@@ -44,15 +60,15 @@ function outputsTable(outputs: BuildResult['outputs'] | RegistryEntry['outputs']
   )
 }
 
-function renderNotice(notice: CartenixOutput & { result: BuildResult }, payload: Hex | undefined): HTMLElement {
+function renderNotice(notice: CartenixOutput & { result: BuildResult }, request: InputRequest | undefined): HTMLElement {
   const { result } = notice
-  const matches = payload !== undefined && keccak256(payload) === result.requestHash
+  const matches = request !== undefined && keccak256(request.bytes) === result.requestHash
   return h('section', { id: 'notice' },
     h('h3', {}, `Notice ${notice.index}: `, h('span', { id: 'build-outcome', class: result.success ? 'ok' : 'error' }, result.success ? 'built' : 'the build failed')),
     h('dl', { class: 'facts' },
       h('dt', {}, 'drvPath'), h('dd', {}, h('code', { id: 'drv-path' }, result.drvPath)),
       h('dt', {}, 'system'), h('dd', {}, h('code', { id: 'system' }, result.system)),
-      h('dt', {}, 'request hash'), h('dd', {}, h('code', {}, result.requestHash), ' ', matches ? h('span', { class: 'ok' }, "= keccak256 of this input's payload") : h('span', { class: 'error' }, "≠ keccak256 of this input's payload")),
+      h('dt', {}, 'request hash'), h('dd', {}, h('code', {}, result.requestHash), ' ', matches ? h('span', { class: 'ok' }, "= keccak256 of this input's request") : h('span', { class: 'error' }, "≠ keccak256 of this input's request")),
       h('dt', {}, 'epoch'), h('dd', {}, String(notice.epochIndex)),
     ),
     result.outputs.length > 0 ? outputsTable(result.outputs, 'outputs') : h('p', {}, 'No outputs.'),
@@ -69,7 +85,9 @@ function renderReports(reports: readonly DecodedReport[]): HTMLElement {
       return h('article', { class: 'report' },
         typeof json?.reason === 'string' ? h('p', { class: 'reason' }, `${typeof json.type === 'string' ? `${json.type}: ` : ''}${json.reason}`) : null,
         log ? h('pre', { class: 'log' }, log) : null,
-        h('details', {}, h('summary', {}, 'as written'), h('pre', {}, json === undefined ? report.payload : JSON.stringify(json, null, 2))),
+        typeof json?.reason === 'string' || log
+          ? h('details', {}, h('summary', {}, 'as written'), h('pre', {}, JSON.stringify(json, null, 2)))
+          : h('pre', {}, json === undefined ? report.payload : JSON.stringify(json, null, 2)),
       )
     }),
   )
@@ -145,7 +163,8 @@ async function renderVoucher(connection: Connection, voucher: CartenixOutput, dr
 
 export async function renderInput(view: HTMLElement, connection: Connection, inputIndex: bigint, alive: () => boolean): Promise<void> {
   const status = h('span', { id: 'status', class: 'badge' }, 'asking the node…')
-  const request = h('pre', { id: 'request-text' })
+  const request = h('div', { id: 'request' })
+  let shown: InputRequest | undefined
   const body = h('div', {})
   replace(view, h('section', { id: 'input' },
     h('p', {}, h('a', { href: '#/' }, '← all inputs')),
@@ -156,7 +175,9 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
   const { application, node } = connection
   const showRequest = async () => {
     const input = await getInput(node, { application, inputIndex }).catch(() => undefined)
-    if (alive() && input) replace(request, requestText(input.payload))
+    if (!alive() || !input) return
+    shown = inputRequest(input, connection.settings.etherPortal)
+    replace(request, renderRequestText(shown))
   }
   try {
     const result = await waitForResult(node, {
@@ -166,7 +187,7 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
       onStatus: (s) => {
         if (!alive()) return
         replace(status, s === 'UNSEEN' ? 'not seen by the node yet' : s === 'NONE' ? 'NONE (being processed)' : s)
-        if (s !== 'UNSEEN' && !request.textContent) void showRequest()
+        if (s !== 'UNSEEN' && !shown) void showRequest()
       },
     })
     if (!alive()) return
@@ -174,7 +195,7 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
     const verdict = h('p', { id: 'verdict' })
     const vouchers = result.vouchers.map(() => h('section', { class: 'voucher' }))
     replace(body,
-      renderNotice(result.notice, result.input.payload),
+      renderNotice(result.notice, inputRequest(result.input, connection.settings.etherPortal)),
       h('section', { id: 'on-chain' }, h('h3', {}, 'On-chain'), verdict),
       vouchers,
       result.reports.length > 0 ? renderReports(result.reports) : null,

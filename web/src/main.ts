@@ -35,7 +35,7 @@ function renderConnection(connection: Connection): void {
     connectionPanel,
     h('dl', { class: 'facts' },
       h('dt', {}, 'chain'), h('dd', {}, h('span', { id: 'chain' }, `${connection.chain.name} (id ${connection.chain.id})`), ' ', h('code', {}, connection.settings.chainUrl)),
-      h('dt', {}, 'application'), h('dd', {}, h('code', { id: 'application' }, connection.application), ` (${connection.applicationName}, epochs of ${connection.epochLength} blocks)`),
+      h('dt', {}, 'application'), h('dd', {}, h('code', { id: 'application' }, connection.application), ` (${connection.applicationName}, epochs of ${connection.epochLength} block${connection.epochLength === 1n ? '' : 's'})`),
       h('dt', {}, 'template hash'), h('dd', {}, h('code', { id: 'template-hash' }, connection.templateHash), ' (read from the Application contract)'),
       h('dt', {}, 'node'), h('dd', {}, h('code', { id: 'node-url' }, connection.settings.nodeUrl)),
       h('dt', {}, 'account'), h('dd', {}, account),

@@ -20,7 +20,7 @@ export async function renderRequest(section: HTMLElement, connection: Connection
   const exprArea = h('textarea', { id: 'expr', name: 'expr', rows: '4', placeholder: 'pkgs: pkgs.mkDerivation { … }', spellcheck: 'false' }) as HTMLTextAreaElement
   const kindAttr = h('input', { type: 'radio', name: 'kind', value: 'attr', id: 'kind-attr', checked: true }) as HTMLInputElement
   const kindExpr = h('input', { type: 'radio', name: 'kind', value: 'expr', id: 'kind-expr' }) as HTMLInputElement
-  const callback = h('input', { id: 'callback', name: 'callback', placeholder: '0x… (optional: a contract that receives the result through a voucher)', size: '46' }) as HTMLInputElement
+  const callback = h('input', { id: 'callback', name: 'callback', placeholder: '0x… (optional)', size: '44' }) as HTMLInputElement
   const value = h('input', { id: 'value', name: 'value', placeholder: '0', size: '8', disabled: !connection.settings.etherPortal }) as HTMLInputElement
   const submit = h('button', { type: 'submit', id: 'submit', disabled: !connection.signer }, 'Request build') as HTMLButtonElement
   const message = h('p', { id: 'request-message', role: 'status' })
@@ -67,7 +67,7 @@ export async function renderRequest(section: HTMLElement, connection: Connection
       h('p', {}, h('label', {}, kindAttr, ' an attribute of the package set '), attrSelect),
       h('p', {}, h('label', {}, kindExpr, ' or an expression, a function of the package set')),
       exprArea,
-      h('p', {}, h('label', {}, 'callback ', callback)),
+      h('p', {}, h('label', {}, 'callback ', callback), ' a contract that receives the result through a voucher, such as a CartenixRegistry'),
       h('p', {}, h('label', {}, 'Ether to send ', value), connection.settings.etherPortal ? ' ETH, through the EtherPortal' : ' (set ?portal= to the EtherPortal to send Ether)'),
       h('p', {}, submit, connection.signer ? '' : ' (connect an account to send)'),
     ),
