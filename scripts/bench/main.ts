@@ -5,15 +5,18 @@
  *
  *   1 rollup overhead on a cold build    3 Merkle tree appends and proofs   5 riscv64 under emulation
  *   2 cached answers, latency and rate   4 input to back end, no build      6 sizes
+ *   7 the verified binary cache (narinfo latency, NAR throughput against a file:// cache)
  *
  * Options: --only 1,2,… (items), --rounds N (item 1 pairs), --singles N and --burst N (item 2),
- * --inputs N (item 4), --merkle 1000,10000,100000 (item 3), --out FILE.
+ * --inputs N (item 4), --merkle 1000,10000,100000 (item 3), --narinfos N and --cache-rounds N
+ * (item 7), --out FILE.
  */
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { repoRoot, runNix } from '../../dapp/nix/env.ts'
 import { exec } from '../lib/exec.ts'
+import { benchCache } from './cache.ts'
 import { benchCached } from './cached.ts'
 import { startBenchChain, type BenchChain } from './chain.ts'
 import { benchLatency } from './latency.ts'
@@ -21,18 +24,21 @@ import { benchMerkle } from './merkle.ts'
 import { describeNeighbours, watchNeighbours } from './neighbours.ts'
 import { benchOverhead } from './overhead.ts'
 import { failedSection, renderTable, writeJson, type SectionResult } from './report.ts'
-import { benchRiscv } from './riscv.ts'
+import { benchRiscv, riscvWays, type RiscvWay } from './riscv.ts'
 import { benchSizes } from './sizes.ts'
 import { seconds } from './stats.ts'
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: '1,2,3,4,5,6' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7' },
     rounds: { type: 'string', default: '5' },
     singles: { type: 'string', default: '10' },
     burst: { type: 'string', default: '100' },
     inputs: { type: 'string', default: '100' },
     merkle: { type: 'string', default: '1000,10000,100000' },
+    riscv64: { type: 'string', default: riscvWays.join(',') },
+    narinfos: { type: 'string', default: '100' },
+    'cache-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: join(repoRoot, '.cartenix', 'bench', 'results.json') },
   },
 })
@@ -48,8 +54,12 @@ const rounds = positive('rounds', values.rounds, 20)
 const singles = positive('singles', values.singles, 1000)
 const burst = positive('burst', values.burst, 10_000)
 const inputs = positive('inputs', values.inputs, 10_000)
+const narinfos = positive('narinfos', values.narinfos, 10_000)
+const cacheRounds = positive('cache-rounds', values['cache-rounds'], 20)
 const merkleSizes = (values.merkle ?? '').split(',').map((n) => positive('merkle', n, 1_000_000))
 const outPath = values.out ?? ''
+const ways = (values.riscv64 ?? '').split(',').filter(Boolean) as RiscvWay[]
+for (const way of ways) if (!riscvWays.includes(way)) throw new Error(`--riscv64 takes ${riscvWays.join(', ')}; got ${way}`)
 
 const log = (line: string) => console.error(`bench: ${line}`)
 const started = performance.now()
@@ -109,15 +119,16 @@ async function section(item: number, what: string, run: () => Promise<SectionRes
 const results: Record<string, SectionResult> = {}
 // Before any devnet: the tree is pure CPU work, and the dev node shares this process.
 if (items.has(3)) results.merkle = await section(3, 'Merkle tree', () => benchMerkle(merkleSizes, log))
-if (items.has(1) || items.has(2)) {
-  // Items 1 and 2 share one devnet with the real back end; 2 reuses the output 1 leaves behind.
+if (items.has(1) || items.has(2) || items.has(7)) {
+  // Items 1, 2 and 7 share one devnet with the real back end; 2 and 7 reuse the output 1 leaves behind.
   await withChain(true, async (chain) => {
     if (items.has(1)) results.overhead = await section(1, 'rollup overhead', () => benchOverhead(chain, rounds, log))
     if (items.has(2)) results.cached = await section(2, 'cached answers', () => benchCached(chain, singles, burst, log))
+    if (items.has(7)) results.cache = await section(7, 'binary cache', () => benchCache(chain, narinfos, cacheRounds, log))
   }).catch((error: unknown) => {
     failures++
     log(`devnet: ${(error as Error).message}`)
-    results.devnet = failedSection(items.has(1) ? 1 : 2, 'rollup devnet', error)
+    results.devnet = failedSection(items.has(1) ? 1 : items.has(2) ? 2 : 7, 'rollup devnet', error)
   })
 }
 if (items.has(4)) {
@@ -133,7 +144,7 @@ if (items.has(4)) {
 
 // Last: after item 1 the unpacked seed of the current package set is surely in the store.
 if (items.has(6)) results.sizes = await section(6, 'sizes', benchSizes)
-if (items.has(5)) results.riscv64 = await section(5, 'riscv64 under emulation', benchRiscv)
+if (items.has(5)) results.riscv64 = await section(5, 'riscv64 under emulation', () => benchRiscv(ways, log))
 
 const totalMs = performance.now() - started
 const rows = Object.values(results)
