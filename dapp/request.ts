@@ -4,7 +4,7 @@
  *   {"expr": "pkgs: pkgs.lua"}                 a Nix function of the package set
  * and optionally "callback": "0x…" (a contract that gets the result through a voucher).
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { hexToBytes, type Hex } from 'viem'
 import type { BuildTarget } from './nix/instantiate.ts'
 

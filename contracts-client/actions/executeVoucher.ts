@@ -1,4 +1,4 @@
-import { BaseError, ContractFunctionRevertedError, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type WalletClient } from 'viem'
+import { BaseError, ContractFunctionRevertedError, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type Client } from 'viem'
 import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { applicationAbi } from '../abi/rollups.ts'
 import { CartenixError } from '../errors/base.ts'
@@ -20,7 +20,7 @@ export type ExecuteVoucherReturnType = { transactionHash: Hash }
  * const { transactionHash } = await executeVoucher(walletClient, { application, output: voucher })
  */
 export async function executeVoucher(
-  client: WalletClient<Transport, Chain, Account>,
+  client: Client<Transport, Chain, Account>,
   parameters: ExecuteVoucherParameters,
 ): Promise<ExecuteVoucherReturnType> {
   const { output, application } = parameters

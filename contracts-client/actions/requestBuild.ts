@@ -1,4 +1,4 @@
-import { keccak256, parseEventLogs, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type WalletClient } from 'viem'
+import { keccak256, parseEventLogs, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type Client } from 'viem'
 import { waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { etherPortalAbi, inputBoxAbi } from '../abi/rollups.ts'
 import { CartenixError } from '../errors/base.ts'
@@ -31,7 +31,7 @@ export type RequestBuildReturnType = {
  * const { inputIndex } = await requestBuild(walletClient, { application, inputBox, request: { attr: 'hello' } })
  */
 export async function requestBuild(
-  client: WalletClient<Transport, Chain, Account>,
+  client: Client<Transport, Chain, Account>,
   parameters: RequestBuildParameters,
 ): Promise<RequestBuildReturnType> {
   const payload = toHex(JSON.stringify(parameters.request))

@@ -3,8 +3,8 @@
  * through the signer), the rollups node, and the application's addresses and template hash, which
  * are read from the chain itself where the chain knows them.
  */
-import { createPublicClient, createWalletClient, custom, http, type Account, type Address, type Chain, type EIP1193Provider, type Hex, type PublicClient, type Transport, type WalletClient } from 'viem'
-import { readContract } from 'viem/actions'
+import { createClient, custom, http, type Account, type Address, type Chain, type Client, type EIP1193Provider, type Hex, type Transport } from 'viem'
+import { getAddresses, getChainId, readContract, requestAddresses, switchChain } from 'viem/actions'
 import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
 import { getApplication } from '../../contracts-client/actions/getApplication.ts'
 import { createNodeClient, type NodeClient } from '../../contracts-client/node/client.ts'
@@ -17,11 +17,16 @@ declare global {
   }
 }
 
+/*
+ * Bare viem clients with the actions imported one by one: createPublicClient and createWalletClient
+ * would bundle every action viem has (about 90 kB of the page).
+ */
+
 /** anvil's chain id: only there does the page offer anvil's unlocked development account. */
 const devnetChainId = 31337
 
 export type Signer = {
-  walletClient: WalletClient<Transport, Chain, Account>
+  walletClient: Client<Transport, Chain, Account>
   address: Address
   /** `injected`: the browser's wallet; `devnet`: anvil's development account, unlocked on the chain itself. */
   kind: 'injected' | 'devnet'
@@ -30,7 +35,7 @@ export type Signer = {
 export type Connection = {
   settings: Settings
   chain: Chain
-  publicClient: PublicClient
+  publicClient: Client<Transport, Chain>
   node: NodeClient
   application: Address
   applicationName: string
@@ -41,8 +46,7 @@ export type Connection = {
 }
 
 export async function connect(settings: Settings): Promise<Connection> {
-  const probe = createPublicClient({ transport: http(settings.chainUrl) })
-  const chainId = await probe.getChainId()
+  const chainId = await getChainId(createClient({ transport: http(settings.chainUrl) }))
   const chain: Chain = {
     id: chainId,
     name: chainId === devnetChainId ? 'anvil (devnet)' : `chain ${chainId}`,
@@ -51,7 +55,7 @@ export async function connect(settings: Settings): Promise<Connection> {
   }
   // anvil mines at once: poll receipts often. Elsewhere viem's default fits block times.
   const pollingInterval = chainId === devnetChainId ? 100 : undefined
-  const publicClient = createPublicClient({ chain, transport: http(settings.chainUrl), pollingInterval }) as PublicClient
+  const publicClient = createClient({ chain, transport: http(settings.chainUrl), pollingInterval })
   const node = createNodeClient({ url: `${settings.nodeUrl}/rpc` })
   const named = settings.application ?? (await firstApplication(node))
   const application = await getApplication(node, { application: named })
@@ -84,10 +88,10 @@ async function firstApplication(node: NodeClient): Promise<string> {
 async function devnetSigner(connection: Connection, pollingInterval: number | undefined): Promise<Signer | undefined> {
   if (connection.chain.id !== devnetChainId) return undefined
   const transport = http(connection.settings.chainUrl)
-  const accounts = await createWalletClient({ chain: connection.chain, transport }).getAddresses().catch(() => [])
+  const accounts = await getAddresses(createClient({ chain: connection.chain, transport })).catch(() => [])
   const address = accounts[1] ?? accounts[0]
   if (!address) return undefined
-  const walletClient = createWalletClient({ chain: connection.chain, transport, account: address, pollingInterval })
+  const walletClient = createClient({ chain: connection.chain, transport, account: address, pollingInterval })
   return { walletClient, address, kind: 'devnet' }
 }
 
@@ -95,10 +99,10 @@ async function devnetSigner(connection: Connection, pollingInterval: number | un
 export async function connectInjected(connection: Connection): Promise<Signer> {
   const provider = window.ethereum
   if (!provider) throw new Error('This browser has no wallet (no window.ethereum)')
-  const bare = createWalletClient({ chain: connection.chain, transport: custom(provider) })
-  const [address] = await bare.requestAddresses()
+  const bare = createClient({ chain: connection.chain, transport: custom(provider) })
+  const [address] = await requestAddresses(bare)
   if (!address) throw new Error('The wallet gave no account')
-  if ((await bare.getChainId()) !== connection.chain.id) await bare.switchChain({ id: connection.chain.id })
-  const walletClient = createWalletClient({ chain: connection.chain, transport: custom(provider), account: address })
+  if ((await getChainId(bare)) !== connection.chain.id) await switchChain(bare, { id: connection.chain.id })
+  const walletClient = createClient({ chain: connection.chain, transport: custom(provider), account: address })
   return { walletClient, address, kind: 'injected' }
 }

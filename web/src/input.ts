@@ -163,7 +163,7 @@ async function renderVoucher(connection: Connection, voucher: CartenixOutput, dr
 
 export async function renderInput(view: HTMLElement, connection: Connection, inputIndex: bigint, alive: () => boolean): Promise<void> {
   const status = h('span', { id: 'status', class: 'badge' }, 'asking the node…')
-  const request = h('div', { id: 'request' })
+  const request = h('div', { id: 'input-request' })
   let shown: InputRequest | undefined
   const body = h('div', {})
   replace(view, h('section', { id: 'input' },
