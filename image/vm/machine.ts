@@ -28,6 +28,9 @@ import { createInputGate } from './rollback.ts'
 
 export type VmAssets = { kernel: string; initrd: string }
 
+/** What `deterministic` adds to QEMU's command line. */
+export const deterministicSettings = { icount: '0', rtcBase: '2000-01-01', seed: 0 } as const
+
 /**
  * The kernel (from the pinned .deb) and the initramfs, made once and kept in the VM cache under a
  * name that hashes the lock and /init: the same inputs give the same files.
@@ -54,7 +57,7 @@ export type MachineOptions = {
   rollupUrl: string
   /** Guest RAM (default 2G: Nix and a build). */
   memory?: string
-  /** One clock for every run: `-icount shift=0,sleep=off` and an RTC at 2000-01-01 (see NOTES.md, section 5). */
+  /** One clock and one seed for every run: `-icount shift=0,sleep=off`, an RTC at 2000-01-01, `-seed 0` (NOTES.md, sections 5 and 11). */
   deterministic?: boolean
   /** Settings for the back end, passed on the kernel command line (`cartenix.env.NAME=VALUE`). */
   backendEnv?: Record<string, string>
@@ -143,7 +146,7 @@ export async function startMachine(options: MachineOptions): Promise<RunningMach
       disk: { file: top, format: 'qcow2' },
       portSocket,
       qmpSocket,
-      ...(options.deterministic ? { icount: '0', rtcBase: '2000-01-01' } : {}),
+      ...(options.deterministic ? deterministicSettings : {}),
     })
     // QEMU dies with whoever started it, even by SIGKILL: no VM outlives its runner.
     const child = spawnTied('qemu-system-riscv64', args, { stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'KILL' })

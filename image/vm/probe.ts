@@ -11,7 +11,7 @@
  *   npx tsx image/vm/probe.ts extsnap [options]   # disk-only rollback: blockdev-snapshot-sync
  *
  * options: --init probe|shell|root|bench|snap  --rootinit PATH  --port  --disk FILE[:qcow2]
- *   --snapshot  --mmio  --icount auto|N  --rtc 2000-01-01  --cpu rv64,sstc=off  --bios PATH
+ *   --snapshot  --mmio  --icount auto|N  --rtc 2000-01-01  --seed N  --cpu rv64,sstc=off  --bios PATH
  *   --mem 1G  --fill MiB  --append '...'  --timeout SECONDS  --qmp  --loadvm TAG  --quiet
  *
  * Everything downloaded or made goes to /var/cache/cartenix/vm (CARTENIX_VM_CACHE).
@@ -125,6 +125,7 @@ const bootOptions = {
   mmio: { type: 'boolean', default: false },
   icount: { type: 'string' },
   rtc: { type: 'string' },
+  seed: { type: 'string' },
   bios: { type: 'string' },
   mem: { type: 'string', default: '1G' },
   cpu: { type: 'string' },
@@ -178,6 +179,7 @@ async function startVm(argv: string[]): Promise<Running> {
     qmpSocket,
     icount: values.icount,
     rtcBase: values.rtc,
+    seed: values.seed === undefined ? undefined : Number(values.seed),
     loadvm: values.loadvm,
   })
   log(`qemu-system-riscv64 ${args.map((a) => (/[\s']/.test(a) ? `'${a}'` : a)).join(' ')}`)

@@ -3,7 +3,7 @@
  * VM: `virt` machine, OpenSBI from `-bios`, the Debian kernel with `-kernel`, an initramfs, no
  * network device, the serial console on stdio, and optionally a disk (virtio-blk), a
  * virtio-serial port named `cartenix.rollup` on a host Unix socket, a QMP socket, and the
- * determinism settings (one vCPU always; `-icount`, a fixed RTC).
+ * determinism settings (one vCPU always; `-icount`, a fixed RTC, a fixed seed).
  */
 
 export type VmOptions = {
@@ -25,6 +25,11 @@ export type VmOptions = {
   /** `-icount shift=<icount>,sleep=off` (or `shift=auto`), and `-rtc base=<rtcBase>,clock=vm`. */
   icount?: string
   rtcBase?: string
+  /**
+   * `-seed <n>`: QEMU's own randomness for the guest from a fixed seed, chiefly the `rng-seed` it
+   * puts in the device tree's /chosen, which Linux mixes into its random pool at boot.
+   */
+  seed?: number
   /** `-loadvm <tag>`: start from a snapshot stored in the (qcow2) disk. */
   loadvm?: string
 }
@@ -61,6 +66,7 @@ export function qemuArgs(o: VmOptions): string[] {
   if (o.qmpSocket) args.push('-qmp', `unix:${o.qmpSocket},server=on,wait=off`)
   if (o.icount) args.push('-icount', o.icount === 'auto' ? 'shift=auto' : `shift=${o.icount},sleep=off`)
   if (o.rtcBase) args.push('-rtc', `base=${o.rtcBase},clock=vm`)
+  if (o.seed !== undefined) args.push('-seed', String(o.seed))
   if (o.loadvm) args.push('-loadvm', o.loadvm)
   return args
 }
