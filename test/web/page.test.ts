@@ -13,6 +13,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createWalletClient, http, type Address } from 'viem'
 import { anvil } from 'viem/chains'
 import { deployRegistry } from '../../contracts-client/actions/deployRegistry.ts'
+import { getApplication } from '../../contracts-client/actions/getApplication.ts'
+import { inspectState } from '../../contracts-client/actions/inspectState.ts'
+import { listInputs } from '../../contracts-client/actions/listInputs.ts'
+import { NodeUnreachableError } from '../../contracts-client/errors/node.ts'
+import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { repoRoot, runNix } from '../../dapp/nix/env.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { exec } from '../../scripts/lib/exec.ts'
@@ -189,6 +194,31 @@ describe('the web page against a devnet', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }
+  })
+})
+
+describe('the client actions the page reads with', () => {
+  const node = () => createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
+
+  it('getApplication and listInputs give the InputBox and pages of inputs, newest first', async () => {
+    const application = await getApplication(node(), { application: devnet.deployment.application })
+    expect(application.inputBox?.toLowerCase()).toBe(devnet.deployment.inputBox.toLowerCase())
+    const newest = await listInputs(node(), { application: application.address, limit: 1, descending: true })
+    const oldest = await listInputs(node(), { application: application.name, limit: 1 })
+    expect(newest.totalCount).toBe(oldest.totalCount)
+    expect(newest.inputs[0]?.index).toBe(BigInt(newest.totalCount - 1))
+    expect(oldest.inputs[0]?.index).toBe(0n)
+  })
+
+  it("inspectState returns the back end's answer, its refusal with the reason, and names a node it cannot reach", async () => {
+    const inspect = { url: `${devnet.nodeUrl}/inspect`, application: devnet.deployment.application }
+    const listed = await inspectState({ ...inspect, query: { query: 'attributes' } })
+    expect(listed.status).toBe('Accepted')
+    expect((listed.reports[0]?.json as { attributes: string[] }).attributes).toContain('hello')
+    const refused = await inspectState({ ...inspect, query: { query: 'nonsense' } })
+    expect(refused.status).toBe('Rejected')
+    expect(refused.reports[0]?.json).toMatchObject({ type: 'rejected', reason: expect.stringContaining('not an inspect query') })
+    await expect(inspectState({ ...inspect, url: 'http://127.0.0.1:9/inspect', query: {} })).rejects.toThrow(NodeUnreachableError)
   })
 })
 
