@@ -19,6 +19,8 @@ export { listReports, type ListReportsParameters } from './actions/listReports.t
 export { validateNotice, type ValidateNoticeParameters, type ValidateNoticeReturnType } from './actions/validateNotice.ts'
 export { executeVoucher, type ExecuteVoucherParameters } from './actions/executeVoucher.ts'
 export { verifyLocally, requestBytes, type VerifyLocallyParameters, type VerifyLocallyReturnType } from './actions/verifyLocally.ts'
+export { uploadSource, type UploadSourceParameters, type UploadSourceReturnType, type UploadProgress } from './actions/uploadSource.ts'
+export { encodeUploadChunk, decodeUploadChunk, encodeSourceAdded, decodeSourceAdded, isSourceAdded, chunkRange, chunkCount, maxChunkBytes, type UploadChunk, type SourceAdded, type SourceMode } from './abi/sourceUpload.ts'
 export { deployRegistry } from './actions/deployRegistry.ts'
 export { readRegistry, type RegistryEntry } from './actions/readRegistry.ts'
 export { encodeBuildResult, decodeBuildResult, encodeCallback, decodeCallback, buildResultStruct, type BuildResult, type BuildOutput, type ClosurePath } from './abi/buildResult.ts'

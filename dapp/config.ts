@@ -23,6 +23,8 @@ export const backendSettings = z.object({
     .regex(/^\//, 'an absolute path')
     .optional()
     .describe('Where published results are kept across restarts (the VM reboots its back end to roll a rejected input back); unset: memory only.'),
+  CARTENIX_UPLOAD_MAX_MB: z.coerce.number().int().min(1).default(64).describe('Largest source an upload may bring through the rollup, MiB.'),
+  CARTENIX_UPLOAD_MAX_PENDING: z.coerce.number().int().min(1).default(16).describe('Uploads in progress at once, every uploader counted.'),
   CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
   CARTENIX_ETHER_PORTAL: z
     .string()
@@ -41,6 +43,8 @@ export type BackendConfig = {
   buildMinFreeDiskBytes: number
   logTailBytes: number
   stateDir?: string
+  uploadMaxBytes: number
+  uploadMaxPending: number
   system?: string
   etherPortal?: `0x${string}`
 }
@@ -66,6 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
     buildMinFreeDiskBytes: settings.CARTENIX_BUILD_MIN_FREE_DISK_MB * 1024 * 1024,
     logTailBytes: settings.CARTENIX_LOG_TAIL_BYTES,
     stateDir: settings.CARTENIX_STATE_DIR,
+    uploadMaxBytes: settings.CARTENIX_UPLOAD_MAX_MB * 1024 * 1024,
+    uploadMaxPending: settings.CARTENIX_UPLOAD_MAX_PENDING,
     system: settings.CARTENIX_SYSTEM,
     etherPortal: settings.CARTENIX_ETHER_PORTAL?.toLowerCase() as `0x${string}` | undefined,
   }

@@ -2,13 +2,15 @@ import { toHex } from 'viem'
 import type { BackendConfig } from './config.ts'
 import type { RollupClient } from './rollup/client.ts'
 import type { ResultLedger } from './results.ts'
+import type { UploadStore } from './uploads.ts'
 
-/** What a handler needs: the rollup API, the settings, the Nix system, the published results. */
+/** What a handler needs: the rollup API, the settings, the Nix system, the published results, the uploads in progress. */
 export type BackendContext = {
   rollup: RollupClient
   config: BackendConfig
   system: string
   results: ResultLedger
+  uploads: UploadStore
   log: (line: string) => void
 }
 

@@ -6,6 +6,7 @@
 import { loadConfig } from './config.ts'
 import { createRollupClient, RollupRequestError, type FinishStatus, type RollupRequest } from './rollup/client.ts'
 import { ResultLedger } from './results.ts'
+import { UploadStore } from './uploads.ts'
 import { currentSystem } from './nix/env.ts'
 import { handleAdvance } from './handlers/advance.ts'
 import { handleInspect } from './handlers/inspect.ts'
@@ -43,7 +44,7 @@ export async function runBackend(): Promise<never> {
   const config = loadConfig()
   const system = config.system ?? (await currentSystem())
   const log = (line: string) => console.error(`[cartenix] ${line}`)
-  const context: BackendContext = { rollup: createRollupClient(config.rollupUrl), config, system, results: new ResultLedger(config.stateDir && `${config.stateDir}/results`), log }
+  const context: BackendContext = { rollup: createRollupClient(config.rollupUrl), config, system, results: new ResultLedger(config.stateDir && `${config.stateDir}/results`), uploads: new UploadStore(config.stateDir && `${config.stateDir}/uploads`), log }
   log(`serving ${config.rollupUrl} for ${system}`)
   let status: FinishStatus = 'accept'
   let backoff = 100
@@ -63,7 +64,10 @@ export async function runBackend(): Promise<never> {
     }
     if (request === null) continue
     status = await serve(context, request)
-    if (request.request_type === 'advance_state') context.results.settle(status === 'accept')
+    if (request.request_type === 'advance_state') {
+      context.results.settle(status === 'accept')
+      context.uploads.settle(status === 'accept')
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import { fodsCommand, fodsUsage } from './commands/fods.ts'
 import { outputsCommand, outputsUsage } from './commands/outputs.ts'
 import { replayCommand, replayUsage } from './commands/replay.ts'
 import { templateCommand, templateUsage } from './commands/template.ts'
+import { uploadCommand, uploadUsage } from './commands/upload.ts'
 import { verifyCommand, verifyUsage } from './commands/verify.ts'
 import { waitCommand, waitUsage } from './commands/wait.ts'
 import { UsageError } from './usage.ts'
@@ -26,6 +27,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   execute: { run: executeCommand, usage: executeUsage },
   devnet: { run: devnetCommand, usage: devnetUsage },
   fods: { run: fodsCommand, usage: fodsUsage },
+  upload: { run: uploadCommand, usage: uploadUsage },
   template: { run: templateCommand, usage: templateUsage },
   replay: { run: replayCommand, usage: replayUsage },
   cache: { run: cacheCommand, usage: cacheUsage },

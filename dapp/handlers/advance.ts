@@ -8,6 +8,8 @@ import { parseBuildRequest, requestBytes } from '../request.ts'
 import { RollupRequestError, type AdvanceRequest, type FinishStatus } from '../rollup/client.ts'
 import { sendReport, type BackendContext } from '../context.ts'
 import { resultToJson } from '../results.ts'
+import { isUploadPayload } from '../../contracts-client/abi/sourceUpload.ts'
+import { handleUpload } from './upload.ts'
 
 /**
  * One build request: parse, evaluate, check sources, build, publish. A request that cannot be
@@ -18,6 +20,7 @@ import { resultToJson } from '../results.ts'
 export async function handleAdvance(context: BackendContext, request: AdvanceRequest): Promise<FinishStatus> {
   const { metadata } = request.data
   const payload = requestBytes({ payload: request.data.payload, sender: metadata.msg_sender }, context.config.etherPortal)
+  if (isUploadPayload(payload)) return handleUpload(context, request, payload)
   const parsed = parseBuildRequest(payload)
   if (!parsed.ok) {
     await sendReport(context, { type: 'rejected', reason: parsed.reason })

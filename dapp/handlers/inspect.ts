@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { packageAttributes } from '../nix/attributes.ts'
 import { sourceStatus } from '../../image/sources.ts'
 import { invalidPaths } from '../nix/store.ts'
+import { uploadQuery, uploadStatus } from './upload.ts'
 import { sendReport, type BackendContext } from '../context.ts'
 import { resultToJson } from '../results.ts'
 import type { FinishStatus, InspectRequest } from '../rollup/client.ts'
@@ -13,12 +14,14 @@ import type { FinishStatus, InspectRequest } from '../rollup/client.ts'
  *   {"query":"attributes"}                          what "attr" may name
  *   {"query":"sources"}                             the locked sources and whether each is present
  *   {"query":"path","path":"/nix/store/…"}          whether the machine's store holds a path
+ *   {"query":"upload","uploader":"0x…","name":…,"mode":"flat","sha256":…}   a source upload: present? which chunks held?
  */
 export const inspectQuery = z.discriminatedUnion('query', [
   z.strictObject({ query: z.literal('result'), drvPath: z.string().regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+\.drv$/, 'a .drv store path') }),
   z.strictObject({ query: z.literal('attributes') }),
   z.strictObject({ query: z.literal('sources') }),
   z.strictObject({ query: z.literal('path'), path: z.string().regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/, 'a store path') }),
+  uploadQuery,
 ])
 export type InspectQuery = z.infer<typeof inspectQuery>
 
@@ -50,6 +53,9 @@ export async function handleInspect(context: BackendContext, request: InspectReq
         query: 'sources',
         sources: (await sourceStatus()).map((s) => ({ name: s.name, sha256: s.sha256, storePath: s.storePath, present: s.present })),
       })
+      return 'accept'
+    case 'upload':
+      await sendReport(context, await uploadStatus(context, query))
       return 'accept'
     case 'path':
       await sendReport(context, { query: 'path', path: query.path, valid: !(await invalidPaths([query.path])).has(query.path) })

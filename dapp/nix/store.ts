@@ -1,4 +1,6 @@
-import { runNix } from './env.ts'
+import { spawn } from 'node:child_process'
+import { open } from 'node:fs/promises'
+import { nixEnv, runNix } from './env.ts'
 
 export type HashMode = 'flat' | 'recursive'
 
@@ -74,4 +76,25 @@ export async function runtimeClosure(paths: readonly string[]): Promise<string[]
   if (paths.length === 0) return []
   const { stdout } = await runNix('nix-store', ['--query', '--requisites', ...paths])
   return stdout.split('\n').filter(Boolean).sort()
+}
+
+/** Removes a store path nothing refers to (`nix-store --delete`), e.g. a source added for an input that was then not accepted. */
+export async function deletePath(path: string): Promise<void> {
+  await runNix('nix-store', ['--delete', path])
+}
+
+/** Unpacks a NAR file into `target` (which must not exist), as `nix-store --restore` does from standard input. */
+export async function restoreNar(narFile: string, target: string): Promise<void> {
+  const file = await open(narFile, 'r')
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('nix-store', ['--restore', target], { env: nixEnv(), stdio: [file.fd, 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()))
+      child.on('error', reject)
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nix-store --restore failed (${code}): ${stderr.trim()}`))))
+    })
+  } finally {
+    await file.close()
+  }
 }

@@ -17,6 +17,7 @@ import { handleAdvance } from '../../dapp/handlers/advance.ts'
 import { loadConfig } from '../../dapp/config.ts'
 import type { BackendContext } from '../../dapp/context.ts'
 import { parseBuildRequest } from '../../dapp/request.ts'
+import { UploadStore } from '../../dapp/uploads.ts'
 import { ResultLedger } from '../../dapp/results.ts'
 import { createRollupClient } from '../../dapp/rollup/client.ts'
 import { startRollupRecorder, type RollupRecorder } from './rollup-recorder.ts'
@@ -40,6 +41,7 @@ beforeAll(async () => {
     config: loadConfig({ ROLLUP_HTTP_SERVER_URL: recorder.url, CARTENIX_ETHER_PORTAL: etherPortal }),
     system: 'x86_64-linux',
     results: new ResultLedger(),
+    uploads: new UploadStore(),
     log: (line) => logLines.push(line),
   }
 })

@@ -34,7 +34,8 @@ export async function fodsCommand(argv: string[]): Promise<number> {
   } else {
     console.log(render(fods))
     if (missing.length > 0) {
-      console.error(`\n${missing.length} of ${fods.length} fixed-output sources are missing; add the locked ones with \`npm run sources\`.`)
+      console.error(`\n${missing.length} of ${fods.length} fixed-output sources are missing; add the locked ones with \`npm run sources\`, or bring each to the machine through the rollup:`)
+      for (const f of missing) console.error(`  npx cartenix upload <${f.mode === 'flat' ? 'file' : 'file or directory'} with sha256 ${f.sha256}> --name ${f.name}${f.mode === 'recursive' ? ' --recursive' : ''}`)
     }
   }
   return missing.length > 0 ? 1 : 0
