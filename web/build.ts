@@ -73,7 +73,8 @@ export async function buildPage(): Promise<{ files: PageFiles; sizes: Record<str
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const flag = process.argv.indexOf('--out')
-  const out = flag >= 0 ? (process.argv[flag + 1] ?? '') : join(here, 'dist')
+  const out = flag >= 0 ? process.argv[flag + 1] : join(here, 'dist')
+  if (!out) throw new Error('--out needs a directory')
   const { files, sizes } = await buildPage()
   await mkdir(out, { recursive: true })
   for (const [name, file] of files) await writeFile(join(out, name), file.body)

@@ -61,6 +61,7 @@ export async function connect(settings: Settings): Promise<Connection> {
   const application = await getApplication(node, { application: named })
   if (!application.inputBox) throw new Error(`The node does not say which InputBox application ${application.address} reads`)
   const templateHash = await readContract(publicClient, { address: application.address, abi: applicationAbi, functionName: 'getTemplateHash' })
+  if (typeof templateHash !== 'string' || !/^0x[0-9a-f]{64}$/i.test(templateHash)) throw new Error(`Application ${application.address} gave no template hash`)
   const connection: Connection = {
     settings,
     chain,

@@ -3,16 +3,20 @@
  * or an expression, an optional callback contract, optional Ether (through the EtherPortal).
  */
 import { isAddress, parseEther, type Address } from 'viem'
+import * as z from 'zod'
 import { inspectState } from '../../contracts-client/actions/inspectState.ts'
 import { requestBuild, type BuildRequestInput } from '../../contracts-client/actions/requestBuild.ts'
 import type { Connection } from './connection.ts'
 import { describeError, h, replace } from './dom.ts'
 
+/** The back end's answer to {"query":"attributes"} (dapp/handlers/inspect.ts). */
+const attributesAnswer = z.object({ query: z.literal('attributes'), attributes: z.array(z.string()) })
+
 async function packageAttributes(connection: Connection): Promise<string[]> {
   const { reports, status } = await inspectState({ url: connection.settings.inspectUrl, application: connection.application, query: { query: 'attributes' } })
-  const answer = reports[0]?.json as { attributes?: unknown } | undefined
-  if (status !== 'Accepted' || !Array.isArray(answer?.attributes)) throw new Error(`The back end did not list its attributes (inspect ${status})`)
-  return answer.attributes.filter((a): a is string => typeof a === 'string')
+  const answer = attributesAnswer.safeParse(reports[0]?.json)
+  if (status !== 'Accepted' || !answer.success) throw new Error(`The back end did not list its attributes (inspect ${status})`)
+  return answer.data.attributes
 }
 
 export async function renderRequest(section: HTMLElement, connection: Connection): Promise<void> {
