@@ -13,7 +13,7 @@ import {
   type BuildRequestInput, type NodeClient, type RequestBuildReturnType, type WaitForResultReturnType,
 } from '../../contracts-client/index.ts'
 import { anvilPollingInterval } from '../devnode/anvil.ts'
-import { startDevnet, type Devnet } from '../devnode/devnet.ts'
+import { startDevnet, type Devnet, type Machine } from '../devnode/devnet.ts'
 
 export type BenchChain = {
   devnet: Devnet
@@ -38,16 +38,26 @@ const keptLogLines = 40
 const anvilMnemonic = 'test test test test test test test test test test test junk'
 const requester = mnemonicToAccount(anvilMnemonic, { addressIndex: 1 })
 
-export async function startBenchChain(options: { backend: boolean }): Promise<BenchChain> {
+export type BenchChainOptions = {
+  backend: boolean
+  /** The machine the back end runs in (default: a host process). */
+  machine?: Machine
+  backendEnv?: NodeJS.ProcessEnv
+  /** Sees every log line of the devnet as it comes (the bench times some of them). */
+  onLog?: (line: string) => void
+}
+
+export async function startBenchChain(options: BenchChainOptions): Promise<BenchChain> {
   const dir = await mkdtemp(join(tmpdir(), 'cartenix-bench-'))
   const lines: string[] = []
   const log = (line: string) => {
+    options.onLog?.(line)
     lines.push(line)
     if (lines.length > keptLogLines) lines.shift()
   }
   let devnet: Devnet
   try {
-    devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, backend: options.backend, log })
+    devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, backend: options.backend, machine: options.machine, backendEnv: options.backendEnv, log })
   } catch (error) {
     await rm(dir, { recursive: true, force: true })
     throw error

@@ -24,7 +24,7 @@ import { benchMerkle } from './merkle.ts'
 import { describeNeighbours, watchNeighbours } from './neighbours.ts'
 import { benchOverhead } from './overhead.ts'
 import { failedSection, renderTable, writeJson, type SectionResult } from './report.ts'
-import { benchRiscv } from './riscv.ts'
+import { benchRiscv, riscvWays, type RiscvWay } from './riscv.ts'
 import { benchSizes } from './sizes.ts'
 import { seconds } from './stats.ts'
 
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     burst: { type: 'string', default: '100' },
     inputs: { type: 'string', default: '100' },
     merkle: { type: 'string', default: '1000,10000,100000' },
+    riscv64: { type: 'string', default: riscvWays.join(',') },
     narinfos: { type: 'string', default: '100' },
     'cache-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: join(repoRoot, '.cartenix', 'bench', 'results.json') },
@@ -57,6 +58,8 @@ const narinfos = positive('narinfos', values.narinfos, 10_000)
 const cacheRounds = positive('cache-rounds', values['cache-rounds'], 20)
 const merkleSizes = (values.merkle ?? '').split(',').map((n) => positive('merkle', n, 1_000_000))
 const outPath = values.out ?? ''
+const ways = (values.riscv64 ?? '').split(',').filter(Boolean) as RiscvWay[]
+for (const way of ways) if (!riscvWays.includes(way)) throw new Error(`--riscv64 takes ${riscvWays.join(', ')}; got ${way}`)
 
 const log = (line: string) => console.error(`bench: ${line}`)
 const started = performance.now()
@@ -141,7 +144,7 @@ if (items.has(4)) {
 
 // Last: after item 1 the unpacked seed of the current package set is surely in the store.
 if (items.has(6)) results.sizes = await section(6, 'sizes', benchSizes)
-if (items.has(5)) results.riscv64 = await section(5, 'riscv64 under emulation', benchRiscv)
+if (items.has(5)) results.riscv64 = await section(5, 'riscv64 under emulation', () => benchRiscv(ways, log))
 
 const totalMs = performance.now() - started
 const rows = Object.values(results)
