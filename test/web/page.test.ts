@@ -40,7 +40,7 @@ beforeAll(async () => {
   pageUrl = devnet.pageUrl ?? ''
   ;({ address: registry } = await deployRegistry(clients(devnet).walletClient, { application: devnet.deployment.application }))
   // Running as root (as CI does), chromium needs its own sandbox off.
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] })
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage'] })
 })
 afterAll(async () => {
   await browser?.close()
@@ -109,7 +109,8 @@ describe('the web page against a devnet', () => {
     await shoot(page, '2-request')
     await page.click('#submit')
     await page.waitForURL(/#\/input\/\d+$/)
-    await page.locator('#status').waitFor()
+    // The node has seen the input once the page shows its request.
+    await page.locator('#request-text').waitFor({ timeout: 60_000 })
     await shoot(page, '3-following')
     await page.locator('#build-outcome').waitFor({ timeout: 10 * 60_000 })
     expect(await text(page, '#status')).toBe('ACCEPTED')
