@@ -4,6 +4,7 @@
  * has validated its notice, a tampered upstream is refused, and a path nobody vouches for is 404.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -21,7 +22,7 @@ import { loadSigner } from '../../contracts-client/cache/signing.ts'
 import { parseUpstream } from '../../contracts-client/cache/upstream.ts'
 import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { runNix } from '../../dapp/nix/env.ts'
-import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import { bytesToNix32, hexToNarHash } from '../../dapp/nix/hash.ts'
 import { fixedOutputPath } from '../../dapp/nix/store.ts'
 import { readSourceLock } from '../../image/sources.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
@@ -218,5 +219,30 @@ describe('cartenix cache', () => {
     const status = await fetch(`${gateway.url}/cartenix/status`).then((r) => r.json())
     expect(status).toMatchObject({ notices: { validated: 1, pending: 0 }, served: { refused: 0 } })
     expect(status.served.nar).toBeGreaterThanOrEqual(3)
+  })
+
+  it('reads NARs from HTTP and compressed binary caches: another gateway, and an xz file:// cache', async () => {
+    const [source] = await readSourceLock()
+    const tarball = await fixedOutputPath({ name: source?.name ?? '', sha256: source?.sha256 ?? '', mode: 'flat' })
+    const xzCache = join(scratch, 'xz-cache')
+    await runNix('nix', ['copy', '--to', `file://${xzCache}?compression=xz`, tarball])
+    const notices = new NoticeIndex({ node: createNodeClient({ url: `${devnet.nodeUrl}/rpc` }), chain: clients(devnet).publicClient, application: devnet.deployment.application })
+    const signer = await loadSigner(join(scratch, 'secret.key'))
+    const fixed = await lockedFixedPaths()
+    for (const upstream of [gateway.url, `file://${xzCache}`]) {
+      const second = await startCacheGateway({ notices, fixed, upstream: parseUpstream(upstream)!, signer })
+      try {
+        const paths = upstream === gateway.url ? [hello, tarball] : [tarball]
+        for (const path of paths) {
+          const response = await fetch(`${second.url}/nar/${hashPart(path)}.nar`)
+          expect(response.status).toBe(200)
+          const nar = Buffer.from(await response.arrayBuffer())
+          const { stdout } = await runNix('nix-store', ['--query', '--hash', path])
+          expect(`sha256:${bytesToNix32(createHash('sha256').update(nar).digest())}`).toBe(stdout.trim())
+        }
+      } finally {
+        await second.close()
+      }
+    }
   })
 })
