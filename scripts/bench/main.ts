@@ -6,10 +6,11 @@
  *   1 rollup overhead on a cold build    3 Merkle tree appends and proofs   5 riscv64 under emulation
  *   2 cached answers, latency and rate   4 input to back end, no build      6 sizes
  *   7 the verified binary cache (narinfo latency, NAR throughput against a file:// cache)
+ *   8 sources through the rollup (inputs, gas and wall time per MiB uploaded)
  *
  * Options: --only 1,2,… (items), --rounds N (item 1 pairs), --singles N and --burst N (item 2),
  * --inputs N (item 4), --merkle 1000,10000,100000 (item 3), --narinfos N and --cache-rounds N
- * (item 7), --out FILE.
+ * (item 7), --upload-mib N (item 8), --out FILE.
  */
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -26,11 +27,12 @@ import { benchOverhead } from './overhead.ts'
 import { failedSection, renderTable, writeJson, type SectionResult } from './report.ts'
 import { benchRiscv, riscvWays, type RiscvWay } from './riscv.ts'
 import { benchSizes } from './sizes.ts'
+import { benchUpload } from './upload.ts'
 import { seconds } from './stats.ts'
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: '1,2,3,4,5,6,7' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7,8' },
     rounds: { type: 'string', default: '5' },
     singles: { type: 'string', default: '10' },
     burst: { type: 'string', default: '100' },
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     riscv64: { type: 'string', default: riscvWays.join(',') },
     narinfos: { type: 'string', default: '100' },
     'cache-rounds': { type: 'string', default: '3' },
+    'upload-mib': { type: 'string', default: '1' },
     out: { type: 'string', default: join(repoRoot, '.cartenix', 'bench', 'results.json') },
   },
 })
@@ -56,6 +59,7 @@ const burst = positive('burst', values.burst, 10_000)
 const inputs = positive('inputs', values.inputs, 10_000)
 const narinfos = positive('narinfos', values.narinfos, 10_000)
 const cacheRounds = positive('cache-rounds', values['cache-rounds'], 20)
+const uploadMiB = positive('upload-mib', values['upload-mib'], 64)
 const merkleSizes = (values.merkle ?? '').split(',').map((n) => positive('merkle', n, 1_000_000))
 const outPath = values.out ?? ''
 const ways = (values.riscv64 ?? '').split(',').filter(Boolean) as RiscvWay[]
@@ -119,16 +123,17 @@ async function section(item: number, what: string, run: () => Promise<SectionRes
 const results: Record<string, SectionResult> = {}
 // Before any devnet: the tree is pure CPU work, and the dev node shares this process.
 if (items.has(3)) results.merkle = await section(3, 'Merkle tree', () => benchMerkle(merkleSizes, log))
-if (items.has(1) || items.has(2) || items.has(7)) {
-  // Items 1, 2 and 7 share one devnet with the real back end; 2 and 7 reuse the output 1 leaves behind.
+if (items.has(1) || items.has(2) || items.has(7) || items.has(8)) {
+  // Items 1, 2, 7 and 8 share one devnet with the real back end; 2 and 7 reuse the output 1 leaves behind.
   await withChain(true, async (chain) => {
     if (items.has(1)) results.overhead = await section(1, 'rollup overhead', () => benchOverhead(chain, rounds, log))
     if (items.has(2)) results.cached = await section(2, 'cached answers', () => benchCached(chain, singles, burst, log))
     if (items.has(7)) results.cache = await section(7, 'binary cache', () => benchCache(chain, narinfos, cacheRounds, log))
+    if (items.has(8)) results.upload = await section(8, 'sources through the rollup', () => benchUpload(chain, uploadMiB, log))
   }).catch((error: unknown) => {
     failures++
     log(`devnet: ${(error as Error).message}`)
-    results.devnet = failedSection(items.has(1) ? 1 : items.has(2) ? 2 : 7, 'rollup devnet', error)
+    results.devnet = failedSection(items.has(1) ? 1 : items.has(2) ? 2 : items.has(7) ? 7 : 8, 'rollup devnet', error)
   })
 }
 if (items.has(4)) {
