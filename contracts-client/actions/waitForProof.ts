@@ -5,7 +5,14 @@ import type { CartenixOutput } from '../node/outputs.ts'
 import { single, toQuantity, wireEpoch } from '../node/wire.ts'
 import { getOutput } from './getOutput.ts'
 
-export type WaitForProofParameters = { application: Address | string; outputIndex: bigint; timeoutMs?: number; pollIntervalMs?: number }
+export type WaitForProofParameters = {
+  application: Address | string
+  outputIndex: bigint
+  timeoutMs?: number
+  pollIntervalMs?: number
+  /** Called whenever the status of the output's epoch changes (`OPEN`, `CLOSED`, …, `CLAIM_ACCEPTED`). */
+  onEpochStatus?: (status: string) => void
+}
 
 /**
  * Waits until the output's epoch claim is accepted by the consensus and the node has the
@@ -18,15 +25,18 @@ export type WaitForProofParameters = { application: Address | string; outputInde
 export async function waitForProof(node: NodeClient, parameters: WaitForProofParameters): Promise<CartenixOutput & { siblings: `0x${string}`[] }> {
   const timeoutMs = parameters.timeoutMs ?? 10 * 60_000
   const deadline = Date.now() + timeoutMs
+  let last = ''
   for (;;) {
     const output = await getOutput(node, parameters)
-    if (output.siblings) {
+    if (output.siblings || parameters.onEpochStatus) {
       const { data: epoch } = await node.request(
         'cartesi_getEpoch',
         { application: parameters.application, epoch_index: toQuantity(output.epochIndex) },
         single(wireEpoch),
       )
-      if (epoch.status === 'CLAIM_ACCEPTED') return { ...output, siblings: output.siblings }
+      if (epoch.status !== last) parameters.onEpochStatus?.(epoch.status)
+      last = epoch.status
+      if (output.siblings && epoch.status === 'CLAIM_ACCEPTED') return { ...output, siblings: output.siblings }
     }
     if (Date.now() > deadline) throw new WaitTimeoutError({ what: `the accepted claim that proves output ${parameters.outputIndex}`, timeoutMs })
     await new Promise((resolve) => setTimeout(resolve, parameters.pollIntervalMs ?? 500))

@@ -16,6 +16,7 @@ import { deployRegistry } from '../../contracts-client/actions/deployRegistry.ts
 import { getApplication } from '../../contracts-client/actions/getApplication.ts'
 import { inspectState } from '../../contracts-client/actions/inspectState.ts'
 import { listInputs } from '../../contracts-client/actions/listInputs.ts'
+import { waitForProof } from '../../contracts-client/actions/waitForProof.ts'
 import { NodeUnreachableError } from '../../contracts-client/errors/node.ts'
 import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { repoRoot, runNix } from '../../dapp/nix/env.ts'
@@ -209,6 +210,13 @@ describe('the client actions the page reads with', () => {
     expect(newest.totalCount).toBe(oldest.totalCount)
     expect(newest.inputs[0]?.index).toBe(BigInt(newest.totalCount - 1))
     expect(oldest.inputs[0]?.index).toBe(0n)
+  })
+
+  it("waitForProof says the epoch's status as it goes", async () => {
+    const statuses: string[] = []
+    const proven = await waitForProof(node(), { application: devnet.deployment.application, outputIndex: 0n, onEpochStatus: (s) => statuses.push(s) })
+    expect(proven.siblings).toHaveLength(63)
+    expect(statuses).toEqual(['CLAIM_ACCEPTED'])
   })
 
   it("inspectState returns the back end's answer, its refusal with the reason, and names a node it cannot reach", async () => {

@@ -96,7 +96,12 @@ function renderReports(reports: readonly DecodedReport[]): HTMLElement {
 async function validate(connection: Connection, notice: CartenixOutput, verdict: HTMLElement, alive: () => boolean): Promise<void> {
   replace(verdict, h('span', { class: 'pending' }, `waiting for the claim of epoch ${notice.epochIndex} to be accepted…`))
   try {
-    const proven = await waitForProof(connection.node, { application: connection.application, outputIndex: notice.index, timeoutMs: followMs })
+    const proven = await waitForProof(connection.node, {
+      application: connection.application,
+      outputIndex: notice.index,
+      timeoutMs: followMs,
+      onEpochStatus: (status) => alive() && replace(verdict, h('span', { class: 'pending' }, `waiting for the claim of epoch ${notice.epochIndex} to be accepted: the epoch is ${status}…`)),
+    })
     if (!alive()) return
     replace(verdict, h('span', { class: 'pending' }, 'asking the Application contract…'))
     const answer = await validateNotice(connection.publicClient, { application: connection.application, output: proven })
