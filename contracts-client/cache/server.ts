@@ -130,6 +130,11 @@ export function createCacheApp(options: CacheGatewayOptions & { spoolDir: string
   }
 
   const app = new Hono()
+  // Anything else (the node or the chain unreachable, say) fails this request alone, with its reason.
+  app.onError((error, c) => {
+    log(`error on ${c.req.method} ${c.req.path}: ${error.message}`)
+    return c.text(`${error.message}\n`, 500)
+  })
   app.get('/nix-cache-info', (c) => c.text('StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n'))
 
   app.get('/cartenix/status', (c) => c.json(status()))

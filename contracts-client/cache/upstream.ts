@@ -18,7 +18,8 @@ export type Upstream = {
 
 /**
  * `store` (this machine's Nix store), `store:<store URI>` (another Nix store, e.g.
- * `local?root=/x`), or a binary cache URL (`http://…`, `https://…`, `file:///…`).
+ * `local?root=/x`), both read with `nix store dump-path`, or a binary cache URL (`http://…`,
+ * `https://…`, `file:///…`).
  */
 export function parseUpstream(text: string): Upstream | undefined {
   if (text === 'store') return storeUpstream(text, undefined)
@@ -59,7 +60,8 @@ function storeUpstream(description: string, store: string | undefined): Upstream
     description,
     open: async (storePath) => {
       const fail = (problem: string) => new UpstreamError({ storePath, upstream: description, problem })
-      return processStream('nix-store', [...(store ? ['--store', store] : []), '--dump', storePath], fail)
+      // Not `nix-store --dump`: it reads the path from this machine's /nix/store whatever --store says.
+      return processStream('nix', ['store', 'dump-path', ...(store ? ['--store', store] : []), storePath], fail)
     },
   }
 }

@@ -84,7 +84,7 @@ export async function benchCache(chain: BenchChain, narinfos: number, rounds: nu
         ],
         data: { coldMs: cold, warmMs: warm, viaGatewayMs: viaGateway, viaFileMs: viaFile, closureBytes, status: gateway.status() },
         notes: [
-          'Cache: the gateway spools and hashes each NAR (nix-store --dump of this store) in full before serving it; file:// hands Nix the NAR files as they are. Both copies go into an empty chroot store; the gateway copy checks signatures.',
+          'Cache: the gateway spools and hashes each NAR (nix store dump-path of this store) in full before serving it; file:// hands Nix the NAR files as they are. Both copies go into an empty chroot store; the gateway copy checks signatures.',
         ],
       }
     } finally {
