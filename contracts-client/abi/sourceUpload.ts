@@ -21,7 +21,8 @@ import { decodeAbiParameters, decodeFunctionData, encodeAbiParameters, encodeFun
 
 export type SourceMode = 'flat' | 'recursive'
 
-const uploadAbi = parseAbi(['function cartenixUpload(string name, uint8 mode, bytes32 sha256, uint64 size, uint32 index, uint32 count, bytes data)'])
+/** The chunk's function, for encoders that need every field raw (a contract, a test of bad fields). */
+export const uploadAbi = parseAbi(['function cartenixUpload(string name, uint8 mode, bytes32 sha256, uint64 size, uint32 index, uint32 count, bytes data)'])
 
 /** The first four bytes of every chunk's payload. They are not valid UTF-8, so no JSON request starts with them. */
 export const uploadSelector = toFunctionSelector(uploadAbi[0])

@@ -12,7 +12,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { bytesToHex, concat, type Hex } from 'viem'
+import { bytesToHex, concat, encodeFunctionData, type Hex } from 'viem'
+import { uploadAbi, uploadSelector } from '../../contracts-client/abi/sourceUpload.ts'
 import { handleAdvance } from '../../dapp/handlers/advance.ts'
 import { loadConfig } from '../../dapp/config.ts'
 import type { BackendContext } from '../../dapp/context.ts'
@@ -241,6 +242,31 @@ const deepNesting = fc
     return { kind: `${depth} nested levels (${where})`, bytes: utf8(text), reason: /^not a build request: .+/s }
   })
 
+/**
+ * Source-upload chunks that are refused before the store is asked: the selector and junk, or a
+ * chunk with one bad field (the others fine: 4 bytes, 1 chunk, index 0, a valid name).
+ */
+const hexToUint8 = (hex: Hex) => Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
+const uploadJunk = fc.uint8Array({ maxLength: 600 }).map((tail): Hostile => ({
+  kind: 'upload selector then junk',
+  bytes: hexToUint8(concat([uploadSelector, bytesToHex(tail)])),
+  reason: /^not an upload chunk: .+/s,
+}))
+const badStoreName = fc.oneof(fc.constant(''), fc.constant('.hidden'), fc.constant('x'.repeat(212)), fc.string({ minLength: 1 }).filter((n) => !/^[A-Za-z0-9+\-_?=][A-Za-z0-9+\-._?=]{0,210}$/.test(n)))
+const badChunk = fc
+  .oneof(
+    badStoreName.map((name) => ({ field: 'name', name, mode: 0, size: 4n, index: 0, count: 1, length: 4, reason: /^not an upload chunk: name: / })),
+    fc.integer({ min: 2, max: 255 }).map((mode) => ({ field: 'mode', name: 'a.tar.gz', mode, size: 4n, index: 0, count: 1, length: 4, reason: /^not an upload chunk: mode: / })),
+    fc.integer({ min: 1, max: 2 ** 32 - 1 }).map((index) => ({ field: 'index', name: 'a.tar.gz', mode: 0, size: 4n, index, count: 1, length: 4, reason: /^chunk \d+ is out of range/ })),
+    fc.bigInt({ min: 64n * 2n ** 20n + 1n, max: 2n ** 64n - 1n }).map((size) => ({ field: 'size', name: 'a.tar.gz', mode: 0, size, index: 0, count: 1, length: 4, reason: /^source too large: / })),
+    fc.integer({ min: 0, max: 600 }).filter((l) => l !== 4).map((length) => ({ field: 'length', name: 'a.tar.gz', mode: 0, size: 4n, index: 0, count: 1, length, reason: /^chunk 0 has \d+ bytes/ })),
+  )
+  .map((c): Hostile => ({
+    kind: `upload chunk with a bad ${c.field}`,
+    bytes: hexToUint8(encodeFunctionData({ abi: uploadAbi, functionName: 'cartenixUpload', args: [c.name, c.mode, `0x${'ab'.repeat(32)}`, c.size, c.index, c.count, bytesToHex(new Uint8Array(c.length))] })),
+    reason: c.reason,
+  }))
+
 /** Through the EtherPortal: sender[20] ‖ value[32] come first; the back end takes them off. */
 const portal = fc.option(fc.record({ sender: fc.uint8Array({ minLength: 20, maxLength: 20 }), value: fc.uint8Array({ minLength: 32, maxLength: 32 }) }), { freq: 4 })
 
@@ -255,6 +281,8 @@ const categories: [string, fc.Arbitrary<Hostile>, number][] = [
   ['attr strings that are not attribute paths', attrNotPath, 60],
   ['callback strings that are not addresses', callbackNotAddress, 50],
   ['deep nesting', deepNesting, 20],
+  ['upload chunks that are not chunks', uploadJunk, 30],
+  ['upload chunks with a bad field', badChunk, 50],
 ]
 
 describe('hostile payloads, in-process: every malformed request is rejected with one report that says why', () => {
