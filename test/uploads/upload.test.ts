@@ -2,7 +2,7 @@
  * Sources through the rollup, against a real devnet and real Nix: a source the image lacks
  * (FIGlet, from Debian's archive, with nixpkgs' hash) is uploaded in chunks and then built.
  */
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -70,6 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await devnet?.stop()
   if (storePath) await forget(await figletPaths())
+  if (stateDir) await rm(stateDir, { recursive: true, force: true })
 })
 
 describe('a source the image lacks, through the rollup', () => {
@@ -123,6 +124,14 @@ describe('a source the image lacks, through the rollup', () => {
     expect(await rejected({ hex: `${encodeUploadChunk({ name: 'x', mode: 'flat', sha256: 'aa'.repeat(32), size: 1n, index: 0, count: 1, data: '0x00' }).slice(0, 80)}` as Hex })).toMatch(/^not an upload chunk/)
   })
 
+  it('keeps the upload in progress across a restart of the back end (CARTENIX_STATE_DIR)', async () => {
+    const before = await inspect(uploadQuery())
+    await devnet.stopNode()
+    await devnet.startNode()
+    expect(await inspect(uploadQuery())).toEqual(before)
+    expect(before.pending.chunks).toHaveLength(3)
+  })
+
   it('resumes through the CLI, sending only the tampered and the missing chunks, and proves the store path on-chain', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cartenix-upload-'))
     const file = join(dir, 'figlet_2.2.5.orig.tar.gz')
@@ -142,6 +151,8 @@ describe('a source the image lacks, through the rollup', () => {
     expect(await validateNotice(clients(devnet).publicClient, { application: application(), output: proven })).toEqual({ valid: true })
     expect(await inspect(uploadQuery())).toEqual({ query: 'upload', storePath, present: true, pending: null })
     expect(await readdir(join(stateDir, 'uploads'))).toEqual(['.staging'])
+    const { stdout: listed } = await exec(process.execPath, [cli, 'outputs', '--input', String(uploaded.inputIndices[1]), ...flags])
+    expect(listed).toContain(`source added ${storePath}`)
     expect(await rejected(frame({ index: 0, count: 4, data: tarball.slice(0, chunkRange(tarball.length, 4, 0).end) }))).toBe(`source already present: ${storePath}`)
   })
 

@@ -26,9 +26,11 @@ export async function outputsCommand(argv: string[]): Promise<number> {
     const what =
       output.result !== undefined
         ? `${output.result.success ? 'built' : 'FAILED'} ${output.result.drvPath}`
-        : output.decoded.type === 'Notice'
-          ? output.decoded.payload
-          : `to ${output.decoded.destination}${output.executionTransactionHash ? ' (executed)' : ''}`
+        : output.source !== undefined
+          ? `source added ${output.source.storePath}`
+          : output.decoded.type === 'Notice'
+            ? output.decoded.payload
+            : `to ${output.decoded.destination}${output.executionTransactionHash ? ' (executed)' : ''}`
     console.log(`${String(output.index).padStart(4)}  input ${String(output.inputIndex).padStart(4)}  ${output.decoded.type.padEnd(8)} ${proven.padEnd(9)}  ${what}`)
   }
   if (outputs.length === 0) console.error('no outputs yet')
