@@ -29,7 +29,7 @@ export async function spoolNar(source: Readable, file: string, maxBytes: bigint)
       done(null, chunk)
     },
   })
-  await pipeline(source, meter, createWriteStream(file))
+  await pipeline(source, meter, createWriteStream(file, { highWaterMark: 1 << 20 }))
   return { file, sha256: hash.digest(), size }
 }
 

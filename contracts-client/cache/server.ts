@@ -161,7 +161,7 @@ export function createCacheApp(options: CacheGatewayOptions & { spoolDir: string
       const found = await resolve(hash)
       if ('reason' in found) return notFound(`/nar/${file}`, found.reason)
       const spooled = await checkedNar(found.entry)
-      const stream = createReadStream(spooled.file)
+      const stream = createReadStream(spooled.file, { highWaterMark: 1 << 20 })
       stream.once('close', () => void rm(spooled.file, { force: true }))
       served.nar++
       log(`served ${found.entry.path} (${spooled.size} bytes, ${found.kind === 'notice' ? 'validated notice' : 'locked fixed hash'}, NAR hash checked)`)
