@@ -111,7 +111,9 @@ async function complete(
       added = undefined
       return await reject(`the upload is not a canonical NAR: restored and added, it is not ${storePath}; nothing was added`, { storePath })
     }
-    context.uploads.stageDrop(context.uploads.list().filter((u) => u.name === key.name && u.mode === key.mode && u.sha256 === key.sha256).concat([{ ...key, size, count: 0, chunks: new Map() }]))
+    // This upload, and anyone else's of the same source: none can complete any more.
+    const sameSource = context.uploads.list().filter((u) => u.name === key.name && u.mode === key.mode && u.sha256 === key.sha256)
+    context.uploads.stageDrop([key, ...sameSource])
     const { metadata } = request.data
     const notice = await context.rollup.notice(
       encodeSourceAdded({ requestHash: keccak256(payload), inputIndex: BigInt(metadata.input_index), uploader: key.uploader as Address, name: key.name, mode: key.mode, sha256: key.sha256, size: BigInt(size), storePath }),

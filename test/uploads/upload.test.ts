@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bytesToHex, getAddress, sha256, type Hex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { bytesToHex, createWalletClient, getAddress, http, sha256, type Hex } from 'viem'
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
+import { anvil } from 'viem/chains'
+import { inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
 import {
   chunkCount, chunkRange, createNodeClient, encodeUploadChunk, inspectState, requestBuild, uploadSource, validateNotice, waitForProof, waitForResult, type NodeClient,
 } from '../../contracts-client/index.ts'
@@ -20,7 +22,7 @@ import { sha256File } from '../../image/seed/build.ts'
 import { devUserKey } from '../../scripts/devnode/anvil.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { exec } from '../../scripts/lib/exec.ts'
-import { addInput, clients, reportsOf, startTestDevnet, waitForInput } from '../harness/devnet.ts'
+import { addInput, clients, reportsOf, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 import { figletExpr, figletSource, nixpkgsSha256 } from './figlet.ts'
 
 let devnet: Devnet
@@ -29,6 +31,7 @@ let stateDir: string
 let tarball: Uint8Array
 let storePath: string
 const uploader = privateKeyToAccount(devUserKey).address.toLowerCase()
+const anvilMnemonic = 'test test test test test test test test test test test junk'
 const application = () => devnet.deployment.application
 
 /** Removes these paths from the store if they are there, so that the machine lacks them. */
@@ -138,6 +141,15 @@ describe('a source the image lacks, through the rollup', () => {
     await writeFile(file, tarball)
     const cli = fileURLToPath(new URL('../../bin/cartenix.js', import.meta.url))
     const flags = ['--rpc-url', devnet.chainUrl, '--node-url', devnet.nodeUrl, '--application', application(), '--input-box', devnet.deployment.inputBox]
+    // Someone else's upload of the same source, left half done: it goes when the source arrives.
+    const other = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: mnemonicToAccount(anvilMnemonic, { addressIndex: 2 }) })
+    const otherChunk = await other.writeContract({
+      address: devnet.deployment.inputBox, abi: inputBoxAbi, functionName: 'addInput',
+      args: [application(), frame({ index: 0, count: 4, data: tarball.slice(0, chunkRange(tarball.length, 4, 0).end) }).hex],
+    })
+    await clients(devnet).publicClient.waitForTransactionReceipt({ hash: otherChunk })
+    const otherQuery = { ...uploadQuery(), uploader: other.account.address }
+    await waitFor('the other upload', async () => ((await inspect(otherQuery)).pending ? true : undefined))
     const { stdout } = await exec(process.execPath, [cli, 'upload', file, '--name', figletSource.name, '--json', ...flags])
     const uploaded = JSON.parse(stdout)
     expect(uploaded).toMatchObject({ storePath, sha256: figletSource.sha256, alreadyPresent: false, count: 4, skipped: 2 })
@@ -150,6 +162,7 @@ describe('a source the image lacks, through the rollup', () => {
     const proven = await waitForProof(node, { application: application(), outputIndex: BigInt(uploaded.notice.index) })
     expect(await validateNotice(clients(devnet).publicClient, { application: application(), output: proven })).toEqual({ valid: true })
     expect(await inspect(uploadQuery())).toEqual({ query: 'upload', storePath, present: true, pending: null })
+    expect(await inspect(otherQuery)).toEqual({ query: 'upload', storePath, present: true, pending: null })
     expect(await readdir(join(stateDir, 'uploads'))).toEqual(['.staging'])
     const { stdout: listed } = await exec(process.execPath, [cli, 'outputs', '--input', String(uploaded.inputIndices[1]), ...flags])
     expect(listed).toContain(`source added ${storePath}`)
