@@ -25,6 +25,7 @@ export const backendSettings = z.object({
     .describe('Where published results are kept across restarts (the VM reboots its back end to roll a rejected input back); unset: memory only.'),
   CARTENIX_UPLOAD_MAX_MB: z.coerce.number().int().min(1).default(64).describe('Largest source an upload may bring through the rollup, MiB.'),
   CARTENIX_UPLOAD_MAX_PENDING: z.coerce.number().int().min(1).default(16).describe('Uploads in progress at once, every uploader counted.'),
+  CARTENIX_UPLOAD_EXPIRY_BLOCKS: z.coerce.number().int().min(1).default(7200).describe('Blocks after its latest chunk when an upload in progress may be dropped to make room for a new one.'),
   CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
   CARTENIX_ETHER_PORTAL: z
     .string()
@@ -45,6 +46,7 @@ export type BackendConfig = {
   stateDir?: string
   uploadMaxBytes: number
   uploadMaxPending: number
+  uploadExpiryBlocks: number
   system?: string
   etherPortal?: `0x${string}`
 }
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
     stateDir: settings.CARTENIX_STATE_DIR,
     uploadMaxBytes: settings.CARTENIX_UPLOAD_MAX_MB * 1024 * 1024,
     uploadMaxPending: settings.CARTENIX_UPLOAD_MAX_PENDING,
+    uploadExpiryBlocks: settings.CARTENIX_UPLOAD_EXPIRY_BLOCKS,
     system: settings.CARTENIX_SYSTEM,
     etherPortal: settings.CARTENIX_ETHER_PORTAL?.toLowerCase() as `0x${string}` | undefined,
   }

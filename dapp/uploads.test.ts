@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { UploadStore, type UploadKey } from './uploads.ts'
 
 const key: UploadKey = { uploader: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8', name: 'x.tar.gz', mode: 'flat', sha256: 'ab'.repeat(32) }
-const meta = { ...key, size: 6, count: 3 }
+const meta = { ...key, size: 6, count: 3, lastBlock: 100 }
 const bytes = (text: string) => new TextEncoder().encode(text)
 const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
@@ -28,6 +28,10 @@ describe('uploads in progress', () => {
     // Another uploader's upload of the same source is another upload.
     expect(restarted.get({ ...key, uploader: '0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc' })).toBeUndefined()
 
+    expect(restarted.get(key)?.lastBlock).toBe(100)
+    restarted.stageChunk({ ...meta, lastBlock: 120 }, 1, bytes('cd'))
+    restarted.settle(true)
+    expect(new UploadStore(dir).get(key)?.lastBlock).toBe(120)
     restarted.stageChunk(meta, 1, bytes('cd'))
     restarted.stageChunk(meta, 2, bytes('ef'))
     const whole = join(dir, '..', 'whole')

@@ -11,6 +11,8 @@ export type UploadKey = { uploader: string; name: string; mode: SourceMode; sha2
 export type PendingUpload = UploadKey & {
   size: number
   count: number
+  /** The block number of the input that brought its latest chunk (expiry counts from it). */
+  lastBlock: number
   /** Chunk index → sha256 (hex) of the bytes held. */
   chunks: Map<number, string>
 }
@@ -140,16 +142,14 @@ export class UploadStore {
         continue
       }
       const dir = join(this.directory, change.id)
-      let upload = this.#pending.get(change.id)
-      if (!upload) {
-        mkdirSync(dir, { recursive: true })
-        writeFileSync(join(dir, 'upload.json.new'), JSON.stringify(change.upload))
-        renameSync(join(dir, 'upload.json.new'), join(dir, 'upload.json'))
-        upload = { ...change.upload, chunks: new Map() }
-        this.#pending.set(change.id, upload)
-      }
+      mkdirSync(dir, { recursive: true })
+      // Written whole, then renamed: a reader (or a reboot) sees the old description or the new one.
+      writeFileSync(join(dir, 'upload.json.new'), JSON.stringify(change.upload))
+      renameSync(join(dir, 'upload.json.new'), join(dir, 'upload.json'))
       renameSync(change.file, join(dir, `${change.index}.chunk`))
-      upload.chunks.set(change.index, change.sha256)
+      const chunks = this.#pending.get(change.id)?.chunks ?? new Map<number, string>()
+      chunks.set(change.index, change.sha256)
+      this.#pending.set(change.id, { ...change.upload, chunks })
     }
   }
 }

@@ -65,10 +65,20 @@ export async function handleUpload(context: BackendContext, request: AdvanceRequ
   if (existing && (existing.size !== size || existing.count !== chunk.count)) {
     return reject(`this chunk says ${size} bytes in ${chunk.count} chunks; the upload in progress has ${existing.size} bytes in ${existing.count}`, { storePath })
   }
+  const block = request.data.metadata.block_number
   if (!existing && context.uploads.pendingCount >= context.config.uploadMaxPending) {
-    return reject(`too many uploads in progress (${context.uploads.pendingCount}, CARTENIX_UPLOAD_MAX_PENDING)`, { storePath })
+    // Room is made from uploads nobody has added to for a while (block numbers: every machine agrees).
+    const expired = context.uploads.list().filter((u) => block - u.lastBlock >= context.config.uploadExpiryBlocks)
+    if (context.uploads.pendingCount - expired.length >= context.config.uploadMaxPending) {
+      return reject(
+        `too many uploads in progress (${context.uploads.pendingCount}, CARTENIX_UPLOAD_MAX_PENDING), none idle for ${context.config.uploadExpiryBlocks} blocks (CARTENIX_UPLOAD_EXPIRY_BLOCKS)`,
+        { storePath },
+      )
+    }
+    context.log(`input ${request.data.metadata.input_index}: dropping ${expired.length} idle uploads`)
+    context.uploads.stageDrop(expired)
   }
-  context.uploads.stageChunk({ ...key, size, count: chunk.count }, chunk.index, bytes)
+  context.uploads.stageChunk({ ...key, size, count: chunk.count, lastBlock: block }, chunk.index, bytes)
   const upload = context.uploads.get(key)
   const received = upload?.chunks.size ?? 0
   context.log(`input ${request.data.metadata.input_index}: ${key.name} chunk ${chunk.index} (${received}/${chunk.count})`)
