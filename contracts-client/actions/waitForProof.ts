@@ -1,15 +1,14 @@
 import type { Address } from 'viem'
 import { WaitTimeoutError } from '../errors/build.ts'
 import type { NodeClient } from '../node/client.ts'
+import { sleep, type PollingParameters } from '../node/polling.ts'
 import type { CartenixOutput } from '../node/outputs.ts'
 import { single, toQuantity, wireEpoch } from '../node/wire.ts'
 import { getOutput } from './getOutput.ts'
 
-export type WaitForProofParameters = {
+export type WaitForProofParameters = PollingParameters & {
   application: Address | string
   outputIndex: bigint
-  timeoutMs?: number
-  pollIntervalMs?: number
   /** Called whenever the status of the output's epoch changes (`OPEN`, `CLOSED`, …, `CLAIM_ACCEPTED`). */
   onEpochStatus?: (status: string) => void
 }
@@ -39,6 +38,6 @@ export async function waitForProof(node: NodeClient, parameters: WaitForProofPar
       if (output.siblings && epoch.status === 'CLAIM_ACCEPTED') return { ...output, siblings: output.siblings }
     }
     if (Date.now() > deadline) throw new WaitTimeoutError({ what: `the accepted claim that proves output ${parameters.outputIndex}`, timeoutMs })
-    await new Promise((resolve) => setTimeout(resolve, parameters.pollIntervalMs ?? 500))
+    await sleep(parameters.pollIntervalMs ?? 500)
   }
 }

@@ -3,17 +3,16 @@ import type { BuildResult } from '../abi/buildResult.ts'
 import { InputNotAcceptedError, WaitTimeoutError, type DecodedReport } from '../errors/build.ts'
 import { isNotFound } from '../errors/node.ts'
 import type { NodeClient } from '../node/client.ts'
+import { sleep, type PollingParameters } from '../node/polling.ts'
 import type { CartenixOutput } from '../node/outputs.ts'
 import type { NodeInput } from '../node/wire.ts'
 import { getInput } from './getInput.ts'
 import { listOutputs } from './listOutputs.ts'
 import { listReports } from './listReports.ts'
 
-export type WaitForResultParameters = {
+export type WaitForResultParameters = PollingParameters & {
   application: Address | string
   inputIndex: bigint
-  timeoutMs?: number
-  pollIntervalMs?: number
   /** Called whenever the input's status changes (`UNSEEN` until the node has read it). */
   onStatus?: (status: string) => void
 }
@@ -25,8 +24,6 @@ export type WaitForResultReturnType = {
   vouchers: CartenixOutput[]
   reports: DecodedReport[]
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Follows an input until the node has processed it and returns its decoded notice, vouchers and
