@@ -27,9 +27,13 @@ describe('back-end configuration', () => {
       buildMaxProcesses: 1024,
       buildMinFreeDiskBytes: 1024 * 1024 * 1024,
       logTailBytes: 4096,
+      uploadMaxBytes: 64 * 1024 * 1024,
+      uploadMaxPending: 16,
+      uploadExpiryBlocks: 7200,
       system: undefined,
       etherPortal: undefined,
     })
+    expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_UPLOAD_MAX_PENDING: '0' })).toThrow('CARTENIX_UPLOAD_MAX_PENDING')
     expect(loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '5000' }).buildTimeoutMs).toBe(5000)
     expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'http://x:1', CARTENIX_BUILD_TIMEOUT_MS: '-1' })).toThrow('CARTENIX_BUILD_TIMEOUT_MS')
     expect(() => loadConfig({ ROLLUP_HTTP_SERVER_URL: 'not a url' })).toThrow('ROLLUP_HTTP_SERVER_URL')
