@@ -44,6 +44,7 @@ describe('cartenix fods', () => {
     expect(missing).toBeInstanceOf(CommandFailedError)
     expect((missing as CommandFailedError).exitCode).toBe(1)
     expect((missing as CommandFailedError).stderr).toContain('1 of 1 fixed-output sources are missing')
+    expect((missing as CommandFailedError).stderr).toContain(`npx cartenix upload <file with sha256 ${'ab'.repeat(32)}> --name absent-0.1.tar.gz`)
     const usage = await exec(process.execPath, [cli, 'fods']).catch((e: unknown) => e)
     expect((usage as CommandFailedError).exitCode).toBe(2)
   })
