@@ -94,6 +94,15 @@ const isValidIn = (root: string, path: string) =>
 const get = (url: string) => fetch(url).then(async (response) => ({ status: response.status, text: await response.text() }))
 
 describe('cartenix cache', () => {
+  it('explains itself with --help and refuses a wrong command line with exit status 2', async () => {
+    const { stdout } = await exec(process.execPath, [cli, 'cache', '--help'])
+    expect(stdout).toContain('trusted-public-keys')
+    const failed = await exec(process.execPath, [cli, 'cache', '--key', join(scratch, 'secret.key'), '--upstream', 'ftp://x']).catch((error: unknown) => error)
+    expect(failed).toBeInstanceOf(CommandFailedError)
+    expect((failed as CommandFailedError).exitCode).toBe(2)
+    expect((failed as CommandFailedError).stderr).toContain('--upstream must be store, store:URI, or an http(s):// or file:// URL, got "ftp://x"')
+  })
+
   it('prints its status as JSON at start-up, answers /nix-cache-info, and 404s what nobody vouches for', async () => {
     expect(gateway.status).toMatchObject({ publicKey, upstream: 'store', application: devnet.deployment.application, notices: { validated: 0, paths: 0 } })
     expect(gateway.status.fixedPaths).toBeGreaterThan(0)
@@ -146,7 +155,9 @@ describe('cartenix cache', () => {
   it('refuses a tampered upstream NAR before serving a byte: Nix installs nothing', async () => {
     const upstream = join(scratch, 'tampered-cache')
     await mkdir(join(upstream, 'nar'), { recursive: true })
-    for (const path of [hello, ...(result.closure ?? []).map((c) => c.path)]) {
+    const [source] = await readSourceLock()
+    const tarball = await fixedOutputPath({ name: source?.name ?? '', sha256: source?.sha256 ?? '', mode: 'flat' })
+    for (const path of [hello, tarball, ...(result.closure ?? []).map((c) => c.path)]) {
       const nar = join(upstream, 'nar', `${hashPart(path)}.nar`)
       await exec('sh', ['-c', 'nix-store --dump "$1" > "$2"', 'sh', path, nar])
       const handle = await open(nar, 'r+')
@@ -169,6 +180,10 @@ describe('cartenix cache', () => {
     expect(refused.status).toBe(502)
     expect(refused.text).toContain(`The upstream's NAR of ${hello} is not the validated one: its sha256 is sha256:`)
     expect(tamperedLog.join('\n')).toContain(`refused /nar/${hashPart(hello)}.nar: The upstream's NAR of ${hello} is not the validated one`)
+    // A locked source whose bytes were changed upstream gets no narinfo at all.
+    const refusedSource = await get(`${tamperedGateway.url}/${hashPart(tarball)}.narinfo`)
+    expect(refusedSource.status).toBe(502)
+    expect(refusedSource.text).toContain(`The upstream's NAR of ${tarball} is not the validated one: the sha256 of its file is`)
 
     const root = join(scratch, 'store')
     const failed = await substitute(root, hello, tamperedGateway.url).catch((error: unknown) => error)
