@@ -83,7 +83,9 @@ function renderReports(reports: readonly DecodedReport[]): HTMLElement {
       const json = report.json as { reason?: unknown; log?: unknown; logTail?: unknown; type?: unknown } | undefined
       const log = typeof json?.log === 'string' ? json.log : typeof json?.logTail === 'string' ? json.logTail : undefined
       return h('article', { class: 'report' },
-        typeof json?.reason === 'string' ? h('p', { class: 'reason' }, `${typeof json.type === 'string' ? `${json.type}: ` : ''}${json.reason}`) : null,
+        typeof json?.reason === 'string' || typeof json?.type === 'string'
+          ? h('p', { class: 'reason' }, [json?.type, json?.reason].filter((part) => typeof part === 'string').join(': '))
+          : null,
         log ? h('pre', { class: 'log' }, log) : null,
         typeof json?.reason === 'string' || log
           ? h('details', {}, h('summary', {}, 'as written'), h('pre', {}, JSON.stringify(json, null, 2)))
