@@ -15,7 +15,7 @@ import { ext2Path } from '../rootfs/build.ts'
 import { startMachine } from './machine.ts'
 
 /** Host-side settings that mean nothing inside the machine. */
-const hostOnly = new Set(['CARTENIX_ROOT', 'CARTENIX_SYSTEM', 'CARTENIX_CACHE', 'CARTENIX_VM_DETERMINISTIC', 'CARTENIX_VM_MEMORY'])
+const hostOnly = new Set(['CARTENIX_ROOT', 'CARTENIX_SYSTEM', 'CARTENIX_CACHE', 'CARTENIX_VM_DETERMINISTIC', 'CARTENIX_VM_MEMORY', 'CARTENIX_STATE_DIR'])
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
 const rollupUrl = process.env.ROLLUP_HTTP_SERVER_URL

@@ -188,7 +188,11 @@ async function runDevnet(
     const owner = node
     const session = owner.openSession()
     const url = `${rollupUrl}/${session}`
-    const child = startBackend(url, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...options.backendEnv }, log, backendCommand)
+    // A host back end keeps its results and uploads beside the node's state, so a back end that
+    // the devnet restarts (or a restarted devnet) has what the chain has seen it accept. The VM
+    // keeps its own inside; a chroot could not see this path.
+    const stateDir = backendCommand === undefined || backendCommand === hostBackend ? { CARTENIX_STATE_DIR: join(options.dir, 'backend-state') } : {}
+    const child = startBackend(url, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...stateDir, ...options.backendEnv }, log, backendCommand)
     backend = child
     const command = backendCommand ?? hostBackend
     const recorded = (child.pid === undefined ? Promise.resolve(false) : lock.addChild({ role: 'backend', pid: child.pid, command: [command.file, ...command.args].join(' '), rollupUrl: url }))
