@@ -48,10 +48,13 @@ export async function benchVmRun(deterministic: boolean, log: (line: string) => 
     log(`VM${deterministic ? ' (deterministic)' : ''}: booted to the back end in ${(bootMs / 1000).toFixed(1)} s; building hello`)
     const sent = await chain.send({ attr: 'hello' })
     const t0 = performance.now()
-    const { notice } = await chain.result(sent.inputIndex, { pollIntervalMs: 1000, timeoutMs: 3 * hour })
+    const { notice, reports } = await chain.result(sent.inputIndex, { pollIntervalMs: 1000, timeoutMs: 3 * hour })
     const helloMs = performance.now() - t0
     const [out] = notice.result.outputs
-    if (!notice.result.success || !out) throw new Error(`hello failed in the VM: ${JSON.stringify(notice.result, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`)
+    if (!notice.result.success || !out) {
+      const failed = reports.map((r) => r.json as { type?: string; logTail?: string } | undefined).find((r) => r?.type === 'build-failed')
+      throw new Error(`hello failed in the VM after ${(helloMs / 1000).toFixed(0)} s; the log ends:\n${failed?.logTail?.slice(-1500) ?? '(no log)'}`)
+    }
     const qemu = await qemuOf(process.pid)
     if (!qemu) throw new Error('No qemu-system-riscv64 below this process')
     return { deterministic, bootMs, helloMs, peakRssBytes: qemu.peakRssBytes, writtenBytes: await layersSize(qemu.disk), outPath: out.path, narHash: out.narHash }
