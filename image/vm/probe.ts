@@ -306,6 +306,21 @@ async function snapshot(argv: string[]): Promise<void> {
   await vm2.exited
 }
 
+/** After tick 6: quits the probe VM and prints /counter as each disk layer has it (debugfs on a raw copy). */
+async function quitAndReadCounters(vm: { waitFor: (p: RegExp) => Promise<{ line: string }>; exited: Promise<unknown> }, qmp: Qmp, layers: readonly (readonly [string, string])[]): Promise<void> {
+  const last = await vm.waitFor(/cartenix: tick 6 /)
+  log(`guest: ${last.line}`)
+  await qmp.execute('quit')
+  await vm.exited
+  for (const [name, file] of layers) {
+    const raw = join(out, 'layer.raw')
+    await exec('qemu-img', ['convert', '-O', 'raw', file, raw])
+    const { stdout } = await exec('debugfs', ['-R', 'cat /counter', raw])
+    log(`/counter ${name}: ${stdout.trim()}`)
+    await rm(raw)
+  }
+}
+
 /**
  * Disk-only rollback: a live external snapshot (QMP blockdev-snapshot-sync) puts a new qcow2
  * overlay on top before an "input"; dropping that overlay is the rollback. Reads /counter from
@@ -322,17 +337,7 @@ async function extsnap(argv: string[]): Promise<void> {
   const t = Date.now()
   const reply = await qmp.execute('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': top, format: 'qcow2' })
   log(`blockdev-snapshot-sync: ${JSON.stringify(reply)} in ${Date.now() - t} ms`)
-  const last = await vm.waitFor(/cartenix: tick 6 /)
-  log(`guest: ${last.line}`)
-  await qmp.execute('quit')
-  await vm.exited
-  for (const [name, file] of [['below the new overlay (rolled back)', base], ['with the new overlay (accepted)', top]] as const) {
-    const raw = join(out, 'layer.raw')
-    await exec('qemu-img', ['convert', '-O', 'raw', file, raw])
-    const { stdout } = await exec('debugfs', ['-R', 'cat /counter', raw])
-    log(`/counter ${name}: ${stdout.trim()}`)
-    await rm(raw)
-  }
+  await quitAndReadCounters(vm, qmp, [['below the new overlay (rolled back)', base], ['with the new overlay (accepted)', top]])
 }
 
 /**
@@ -359,17 +364,7 @@ async function commit(argv: string[]): Promise<void> {
   t = Date.now()
   log(`blockdev-snapshot-sync: ${JSON.stringify(await qmp.execute('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': top2, format: 'qcow2' }))} in ${Date.now() - t} ms`)
   log(`query-block: ${JSON.stringify((await qmp.execute('query-block')).return)}`)
-  const last = await vm.waitFor(/cartenix: tick 6 /)
-  log(`guest: ${last.line}`)
-  await qmp.execute('quit')
-  await vm.exited
-  for (const [name, file] of [['base (accepted up to the commit)', base], ['top-2 (after)', top2]] as const) {
-    const raw = join(out, 'layer.raw')
-    await exec('qemu-img', ['convert', '-O', 'raw', file, raw])
-    const { stdout } = await exec('debugfs', ['-R', 'cat /counter', raw])
-    log(`/counter ${name}: ${stdout.trim()}`)
-    await rm(raw)
-  }
+  await quitAndReadCounters(vm, qmp, [['base (accepted up to the commit)', base], ['top-2 (after)', top2]])
 }
 
 const [command, ...rest] = process.argv.slice(2)
