@@ -72,8 +72,22 @@ export type RunningMachine = {
   /** The VM's status once it powers off for good (its back end exited); reboots for a rollback do not count. */
   exited: Promise<number | null>
   stop: () => Promise<void>
-  /** Commits and rollbacks so far (see rollback.ts), and boots (the first, and one per rollback). */
-  readonly counts: { commits: number; rollbacks: number; boots: number }
+}
+
+/**
+ * Makes the running disk's top layer part of `base` and puts a new, empty layer `newTop` on it:
+ * an active block-commit (the layer's clusters go into `base`, which becomes the top), then an
+ * external snapshot. What an accepted input's writes go through (rollback.ts).
+ */
+export async function commitLayer(qmp: Qmp, base: string, newTop: string): Promise<void> {
+  const ready = qmp.nextEvent('BLOCK_JOB_READY', (e) => e.data?.device === 'accept')
+  const completed = qmp.nextEvent('BLOCK_JOB_COMPLETED', (e) => e.data?.device === 'accept')
+  await qmp.run('block-commit', { device: 'd0', 'job-id': 'accept', base })
+  await ready
+  await qmp.run('job-complete', { id: 'accept' })
+  const done = await completed
+  if (done.data?.error) throw new Error(`committing the input's writes failed: ${String(done.data.error)}`)
+  await qmp.run('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': newTop, format: 'qcow2' })
 }
 
 /** One run of QEMU on the current top overlay. */
@@ -93,7 +107,7 @@ export async function startMachine(options: MachineOptions): Promise<RunningMach
   })
   let layers = 0
   const nextLayer = () => join(workDir, `layer-${++layers}.qcow2`)
-  const counts = { boots: 0 }
+  let boots = 0
   let stopping = false
   let boot: Boot | undefined
   let resolveExited!: (code: number | null) => void
@@ -105,18 +119,8 @@ export async function startMachine(options: MachineOptions): Promise<RunningMach
       const current = boot
       if (!current) throw new Error('no VM to commit')
       const started = Date.now()
-      const qmp = await current.qmp
-      // An active commit: the overlay's clusters go into base, which becomes the top...
-      const ready = qmp.nextEvent('BLOCK_JOB_READY', (e) => e.data?.device === 'accept')
-      const completed = qmp.nextEvent('BLOCK_JOB_COMPLETED', (e) => e.data?.device === 'accept')
-      await qmp.run('block-commit', { device: 'd0', 'job-id': 'accept', base })
-      await ready
-      await qmp.run('job-complete', { id: 'accept' })
-      const done = await completed
-      if (done.data?.error) throw new Error(`committing the input's writes failed: ${String(done.data.error)}`)
-      // ...and a new overlay goes on it for the next input.
       const top = nextLayer()
-      await qmp.run('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': top, format: 'qcow2' })
+      await commitLayer(await current.qmp, base, top)
       await rm(current.top, { force: true })
       current.top = top
       log(`vm: input committed to the disk in ${Date.now() - started} ms`)
@@ -138,7 +142,7 @@ export async function startMachine(options: MachineOptions): Promise<RunningMach
 
   async function start(): Promise<Boot> {
     const top = nextLayer()
-    const n = ++counts.boots
+    const n = ++boots
     const portSocket = join(workDir, `rollup-${n}.sock`)
     const qmpSocket = join(workDir, `qmp-${n}.sock`)
     await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, top])
@@ -188,9 +192,6 @@ export async function startMachine(options: MachineOptions): Promise<RunningMach
   boot = await start()
   return {
     exited,
-    get counts() {
-      return { ...gate.counts, boots: counts.boots }
-    },
     async stop() {
       stopping = true
       const current = boot

@@ -27,6 +27,7 @@ import { exec } from '../../scripts/lib/exec.ts'
 import { readVmLock, resolveVmLock, sha256File, unpackPinned, vmCache, vmLockPath } from './debs.ts'
 import { buildInitramfs, kernelFiles } from './initramfs.ts'
 import { qemuArgs } from './qemu.ts'
+import { commitLayer } from './machine.ts'
 import { Qmp } from './qmp.ts'
 
 const out = join(vmCache, 'out')
@@ -355,14 +356,9 @@ async function commit(argv: string[]): Promise<void> {
   const vm = await startVm(['--init', 'snap', '--qmp', '--disk', `${top}:qcow2`, '--quiet', ...argv])
   const qmp = await Qmp.open(vm.qmpSocket!)
   await vm.waitFor(/cartenix: tick 3 /)
-  let t = Date.now()
-  log(`block-commit: ${JSON.stringify(await qmp.execute('block-commit', { device: 'd0', 'job-id': 'accept', base }))}`)
-  for (let i = 0; i < 200 && !qmp.events.some((e) => e.event === 'BLOCK_JOB_READY'); i++) await new Promise((r) => setTimeout(r, 10))
-  log(`ready after ${Date.now() - t} ms; job-complete: ${JSON.stringify(await qmp.execute('job-complete', { id: 'accept' }))}`)
-  for (let i = 0; i < 200 && !qmp.events.some((e) => e.event === 'BLOCK_JOB_COMPLETED'); i++) await new Promise((r) => setTimeout(r, 10))
-  log(`completed after ${Date.now() - t} ms: ${JSON.stringify(qmp.events.filter((e) => e.event.startsWith('BLOCK_JOB')))}`)
-  t = Date.now()
-  log(`blockdev-snapshot-sync: ${JSON.stringify(await qmp.execute('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': top2, format: 'qcow2' }))} in ${Date.now() - t} ms`)
+  const t = Date.now()
+  await commitLayer(qmp, base, top2)
+  log(`commitLayer (block-commit, job-complete, blockdev-snapshot-sync) in ${Date.now() - t} ms: ${JSON.stringify(qmp.events.filter((e) => e.event.startsWith('BLOCK_JOB')))}`)
   log(`query-block: ${JSON.stringify((await qmp.execute('query-block')).return)}`)
   await quitAndReadCounters(vm, qmp, [['base (accepted up to the commit)', base], ['top-2 (after)', top2]])
 }
