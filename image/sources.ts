@@ -5,7 +5,7 @@ import { exec, CommandFailedError } from '../scripts/lib/exec.ts'
 import { cacheDir } from '../scripts/lib/cache.ts'
 import { imageDir, repoRoot } from '../dapp/nix/env.ts'
 import { addFixed, fixedOutputPath, invalidPaths } from '../dapp/nix/store.ts'
-import { HashMismatchError, sha256File } from './seed/build.ts'
+import { HashMismatchError, sha256File } from './debs.ts'
 
 export const lockedSource = z.object({
   /** The file name as Nix names it (the FOD's name), e.g. `hello-2.10.tar.gz`. */

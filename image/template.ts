@@ -118,13 +118,16 @@ export async function computeTemplate(options: { system: TemplateSystem; root?: 
 }
 
 /**
- * What the riscv64 VM adds (image/vm): the pinned kernel and busybox (their .debs' hashes are in
- * the lock), what the initramfs is made of (its /init and module list: the same inputs give the
+ * What the riscv64 machine adds: the root file system's pinned packages (image/rootfs/lock.json;
+ * with the rest of the template they decide the image byte for byte), the VM's pinned kernel and
+ * busybox (image/vm/lock.json), what the initramfs is made of (its /init and module list: the same inputs give the
  * same bytes), the machine's PID 1 and the guest half of the rollup relay.
  */
 async function vmComponents(root: string): Promise<TemplateComponent[]> {
   const lock = await describeFile(join(root, 'image', 'vm'), 'lock.json')
+  const treeLock = await describeFile(join(root, 'image', 'rootfs'), 'lock.json')
   return [
+    { name: 'tree-lock', sha256: treeLock.sha256, description: "every Debian package of the machine's root file system (image/rootfs/lock.json)" },
     { name: 'vm-lock', sha256: lock.sha256, description: 'the pinned riscv64 kernel and busybox (image/vm/lock.json)' },
     { name: 'vm-initramfs', sha256: sha256(`${initScript}\n${initramfsModules.join('\n')}`), description: "the initramfs's /init and modules (image/vm/initramfs.ts)" },
     { name: 'vm-init', sha256: sha256(vmInit), description: "the VM's PID 1 on the machine's root (image/vm/guest-init.ts)" },

@@ -1,36 +1,39 @@
 /**
  * `npm run image`: the riscv64 root file system of the Cartesi machine, made without Docker.
  *
- *   1. mmdebstrap a Debian trixie riscv64 tree with Node.js, Nix and busybox (qemu-user runs the
- *      maintainer scripts);
+ *   1. mmdebstrap a Debian trixie riscv64 tree from exactly the .debs of image/rootfs/lock.json
+ *      (Node.js, Nix, busybox and the Essential set; qemu-user runs the maintainer scripts);
  *   2. install Cartenix's nix.conf, the package set and locks, and the back end bundled for Node;
  *   3. put the riscv64 seed (same recipe as amd64) and the locked sources in the tree's Nix store
  *      with `nix-store --add-fixed`, run inside the tree; build the seed there;
- *   4. pack the tree as an ext2 image with genext2fs, the way the Cartesi CLI does.
+ *   4. pack the image from the tree: only what the image needs, in a canonical form (see
+ *      packImage), as an ext2 file system made by genext2fs, the way the Cartesi CLI does. The
+ *      same checkout, locks and attributes give the same image, byte for byte.
  *
  * The tree and the ext2 image are kept outside the work tree (imageTreeDir), keyed by their lock.
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { cp, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 import { exec } from '../../scripts/lib/exec.ts'
+import { sha256File } from '../debs.ts'
 import { cacheDir } from '../../scripts/lib/cache.ts'
 import { repoRoot } from '../../dapp/nix/env.ts'
 import { listFixedOutputs } from '../../dapp/nix/fods.ts'
 import { ensureSeed, seedStorePaths } from '../seed/index.ts'
 import { readSeedLock } from '../seed/lock.ts'
-import { seedRecipe } from '../seed/recipe.ts'
 import { ensureSources, readSourceLock } from '../sources.ts'
 import { enterChroot, type Chroot } from './chroot.ts'
 import { ensureImageHost } from './host.ts'
+import { checkTreePackages, pinnedArchive, readTreeLock, treeLockPath, treeLockRefresh } from './lock.ts'
 import { bundleBackend, bundleRelay, type Template } from '../template.ts'
 import { vmInit } from '../vm/guest-init.ts'
 
 /** Where the back end and the image's files live inside the machine (CARTENIX_ROOT). */
 export const machineRoot = '/opt/cartenix'
 
-/** Debian packages of the machine: Node.js for the back end, Nix, busybox. */
+/** Debian packages asked for on top of the Essential set: Node.js for the back end, Nix, busybox. The lock pins them and their dependencies. */
 export const machinePackages = ['nodejs', 'nix-bin', 'busybox-static'] as const
 
 /** The Docker build context (image/Dockerfile copies from it): in the work tree, and small. */
@@ -39,7 +42,7 @@ export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
 /**
  * The tree and its ext2 image are heavy (1.5 GB each) and slow to make (mmdebstrap and the seed
  * built under emulation: a quarter of an hour), so they live outside the work tree, keyed by
- * what decides them: the packages, the suite and mirror, and the riscv64 seed lock. Another
+ * what decides them: the tree's lock (its packages, suite and mirror) and the riscv64 seed lock. Another
  * clone, or CI after a session, reuses them; a changed lock makes a new tree (and the old one
  * is removed). What is copied in on every run (the back end, the package set, the sources) is
  * not part of the key.
@@ -47,9 +50,8 @@ export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
 export const imageCacheRoot = cacheDir('image')
 
 function treeKey(): string {
-  const recipe = seedRecipe('riscv64')
   return createHash('sha256')
-    .update(JSON.stringify({ packages: machinePackages, suite: recipe.suite, mirror: recipe.mirror }))
+    .update(readFileSync(treeLockPath))
     .update(readFileSync(join(repoRoot, 'image', 'seed', 'riscv64.lock.json')))
     .digest('hex')
     .slice(0, 16)
@@ -74,7 +76,7 @@ export type ImageOptions = {
   log?: (line: string) => void
 }
 
-export type ImageResult = { rootfs: string; ext2: string; rootfsBytes: number; ext2Bytes: number }
+export type ImageResult = { rootfs: string; ext2: string; rootfsBytes: number; ext2Bytes: number; ext2Sha256: string }
 
 async function duBytes(path: string): Promise<number> {
   const { stdout } = await exec('du', ['-sb', path])
@@ -82,8 +84,11 @@ async function duBytes(path: string): Promise<number> {
 }
 
 async function debianTree(fresh: boolean, log: (line: string) => void): Promise<void> {
-  if (!fresh && (await stat(join(rootfsDir, 'usr/bin/node')).then(() => true, () => false))) return
-  const recipe = seedRecipe('riscv64')
+  const lock = await readTreeLock()
+  if (!fresh && (await stat(join(rootfsDir, 'usr/bin/node')).then(() => true, () => false))) {
+    await checkTreePackages(rootfsDir, lock)
+    return
+  }
   const staging = `${rootfsDir}.new`
   await rm(staging, { recursive: true, force: true })
   // Trees of other keys are out of date: a changed lock or package list made this one.
@@ -95,13 +100,20 @@ async function debianTree(fresh: boolean, log: (line: string) => void): Promise<
   }
   // mmdebstrap makes the target directory but not its parents.
   await mkdir(imageTreeDir, { recursive: true })
-  log(`image: mmdebstrap ${recipe.suite} riscv64 with ${machinePackages.join(', ')}`)
+  log(`image: ${lock.packages.length} pinned packages (${treeLockRefresh.lockFile})`)
+  const archive = join(imageTreeDir, 'archive')
+  const source = await pinnedArchive(lock, archive)
+  log(`image: mmdebstrap ${lock.suite} riscv64 with ${lock.roots.join(', ')}`)
   await exec(
     'mmdebstrap',
-    ['--arch=riscv64', '--variant=essential', `--include=${machinePackages.join(',')}`, '--mode=root', recipe.suite, staging, recipe.mirror],
+    ['--arch=riscv64', '--variant=essential', `--include=${lock.roots.join(',')}`, '--mode=root', lock.suite, staging, source],
     // Timestamps from SOURCE_DATE_EPOCH: the same package versions give the same tree.
     { env: { ...process.env, SOURCE_DATE_EPOCH: '1' } },
   )
+  await rm(archive, { recursive: true, force: true })
+  // The tree names the mirror the lock was resolved from, not the local archive that is gone.
+  await writeFile(join(staging, 'etc/apt/sources.list'), `deb ${lock.mirror} ${lock.suite} main\n`)
+  await checkTreePackages(staging, lock)
   await rm(rootfsDir, { recursive: true, force: true })
   await rename(staging, rootfsDir)
 }
@@ -162,6 +174,7 @@ export async function buildImage(options: ImageOptions = {}): Promise<ImageResul
     { path: seed.busybox, name: lock.outputs.busybox.name },
     ...sources.map((s) => ({ path: s.storePath, name: s.name })),
   ])
+  let stdenvDrv = ''
   const chroot = await enterChroot(rootfsDir)
   try {
     log('image: adding the seed and the sources to the machine\'s Nix store')
@@ -173,23 +186,115 @@ export async function buildImage(options: ImageOptions = {}): Promise<ImageResul
       await inject(chroot, source.storePath, source.name, 'flat')
     }
     log('image: building the riscv64 seed inside the machine (emulated)')
-    await chroot.run('nix-build', [`${machineRoot}/image/pkgs`, '--attr', 'stdenv', '--argstr', 'system', 'riscv64-linux', '--no-out-link'], {
+    const instantiated = await chroot.run('nix-instantiate', [`${machineRoot}/image/pkgs`, '--attr', 'stdenv', '--argstr', 'system', 'riscv64-linux'], {
       env: { ...process.env, NIX_CONFIG: emulationNixConfig },
     })
+    stdenvDrv = instantiated.stdout.trim()
+    await chroot.run('nix-store', ['--realise', stdenvDrv], { env: { ...process.env, NIX_CONFIG: emulationNixConfig } })
   } finally {
     await chroot.release()
   }
   await rm(join(rootfsDir, 'tmp', 'cartenix-inbox'), { recursive: true, force: true })
 
   log('image: packing the ext2 image')
-  const rootfsBytes = await duBytes(rootfsDir)
-  const { stdout: files } = await exec('bash', ['-c', 'find "$1" -xdev | wc -l', 'find', rootfsDir])
-  // Room for builds inside the machine: the tree plus a quarter, plus 1 GiB (the VM's back end
-  // stops a build when less than 256 MiB is left; see image/vm/run.ts).
-  const blocks = Math.ceil((rootfsBytes * 1.25 + 1024 * 1024 * 1024) / 4096)
-  await rm(ext2Path, { force: true })
-  await exec('genext2fs', ['--faketime', '--block-size', '4096', '--size-in-blocks', String(blocks), '--number-of-inodes', String(Number(files) * 2 + 20_000), '--root', rootfsDir, ext2Path])
-  return { rootfs: rootfsDir, ext2: ext2Path, rootfsBytes, ext2Bytes: (await stat(ext2Path)).size }
+  const packed = await packImage({ paths: [seed.tarball, seed.busybox, ...sources.map((s) => s.storePath)], derivations: [stdenvDrv] }, log)
+  return { rootfs: rootfsDir, ext2: ext2Path, rootfsBytes: await duBytes(rootfsDir), ...packed }
+}
+
+/** Files of the tree that record when or in what order things happened, not what the image is. */
+const volatilePaths = [
+  'nix/var/log/nix/drvs', // build logs
+  'nix/var/nix/temproots',
+  'nix/var/nix/gc-socket',
+  'nix/var/nix/gcroots/auto', // --out-link roots of earlier runs
+  'tmp',
+  'var/tmp',
+  'root/.cache',
+  'var/cache/ldconfig/aux-cache', // inode numbers and ctimes of the host's file system
+  'var/cache/debconf/config.dat-old',
+  'var/cache/debconf/templates.dat-old',
+  'var/log/apt',
+  'var/log/dpkg.log',
+  'var/log/alternatives.log',
+]
+
+/** Store paths the image keeps, and derivations it keeps with every output of their closure. */
+export type ImageRoots = { paths: string[]; derivations: string[] }
+
+/**
+ * Packs the image from the tree, leaving the tree as it was (it is a cache: the seed's build
+ * outputs and whatever the qemu-user back end did in it stay there). On an overlay of the tree:
+ *
+ *   - the store keeps only the roots: Nix's garbage collector removes the rest (an earlier
+ *     request's hello, the .drv files of a rolled-back input, a superseded stdenv);
+ *   - Nix's database is made anew from its own dump, so path ids follow the sorted paths and not
+ *     the order of history, and every registration time is 1;
+ *   - logs, temporary files and caches go (volatilePaths);
+ *   - the tree is archived with sorted names, numeric owners and mtimes clamped to 1 (the store's
+ *     own mtime), and genext2fs builds the file system from that stream: inodes are allocated in
+ *     name order, not in the order the host's directories list their entries.
+ *
+ * The image's size follows from the files' sizes and count, not from the host's directory sizes.
+ */
+async function packImage(roots: ImageRoots, log: (line: string) => void): Promise<{ ext2Bytes: number; ext2Sha256: string }> {
+  const scratch = join(imageTreeDir, 'pack')
+  const merged = join(scratch, 'merged')
+  await exec('umount', ['-R', '-l', merged]).catch(() => {})
+  await rm(scratch, { recursive: true, force: true })
+  for (const dir of ['upper', 'work', 'merged']) await mkdir(join(scratch, dir), { recursive: true })
+  await exec('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${rootfsDir},upperdir=${join(scratch, 'upper')},workdir=${join(scratch, 'work')}`, merged]).catch((cause: unknown) => {
+    throw new Error(`Cannot mount an overlay of ${rootfsDir} to pack the image (${String(cause)}); this needs root and a kernel with overlayfs`)
+  })
+  try {
+    for (const path of volatilePaths) await rm(join(merged, path), { recursive: true, force: true })
+    for (const dir of ['tmp', 'var/tmp']) {
+      await mkdir(join(merged, dir))
+      await exec('chmod', ['1777', join(merged, dir)])
+    }
+    const rootsDir = join(merged, 'nix/var/nix/gcroots/cartenix')
+    await mkdir(rootsDir, { recursive: true })
+    for (const path of [...roots.paths, ...roots.derivations]) await symlink(path, join(rootsDir, basename(path)))
+    const chroot = await enterChroot(merged)
+    try {
+      // keep-outputs: every output of the roots' derivation closures stays (the seed's stages).
+      const gcConfig = `${emulationNixConfig}\nkeep-outputs = true\nkeep-derivations = true`
+      const { stderr } = await chroot.run('nix-store', ['--gc'], { env: { ...process.env, NIX_CONFIG: gcConfig } })
+      log(`image: ${stderr.trim().split('\n').at(-1) ?? ''}`)
+      await chroot.run('sh', ['-c', [
+        'set -e',
+        'nix-store --dump-db > /tmp/db.dump',
+        'rm -rf /nix/var/nix/db',
+        'nix-store --load-db < /tmp/db.dump',
+        'rm /tmp/db.dump',
+        // The loaded paths carry the time of loading; DBD::SQLite comes with nix-bin.
+        `perl -MDBI -e 'my $db = DBI->connect("dbi:SQLite:dbname=/nix/var/nix/db/db.sqlite", "", "", { RaiseError => 1 }); $db->do("update ValidPaths set registrationTime = 1"); $db->do("vacuum"); $db->disconnect'`,
+      ].join('\n')], { env: { ...process.env, NIX_CONFIG: emulationNixConfig } })
+    } finally {
+      await chroot.release()
+    }
+    for (const path of ['nix/var/nix/db/db.sqlite-wal', 'nix/var/nix/db/db.sqlite-shm', 'nix/var/nix/temproots', 'nix/var/nix/gc-socket']) await rm(join(merged, path), { recursive: true, force: true })
+
+    const { stdout: census } = await exec('bash', ['-c', 'find "$1" -xdev -printf "%y %s\\n"', 'find', merged])
+    let bytes = 0
+    let entries = 0
+    for (const line of census.split('\n')) {
+      if (!line) continue
+      entries += 1
+      if (line.startsWith('f ') || line.startsWith('l ')) bytes += Number(line.slice(2))
+    }
+    // Room for builds inside the machine: the tree plus a quarter, plus 1 GiB (the VM's back end
+    // stops a build when less than 256 MiB is left; see image/vm/run.ts).
+    const blocks = Math.ceil((bytes * 1.25 + 1024 * 1024 * 1024) / 4096)
+    await rm(ext2Path, { force: true })
+    await exec('bash', ['-o', 'pipefail', '-c',
+      'tar --create --sort=name --format=gnu --numeric-owner --mtime=@1 --clamp-mtime -C "$1" . | genext2fs --faketime --block-size 4096 --size-in-blocks "$2" --number-of-inodes "$3" --tarball - "$4"',
+      'pack', merged, String(blocks), String(entries * 2 + 20_000), ext2Path,
+    ])
+  } finally {
+    await exec('umount', ['-R', '-l', merged]).catch(() => {})
+    await rm(scratch, { recursive: true, force: true })
+  }
+  return { ext2Bytes: (await stat(ext2Path)).size, ext2Sha256: await sha256File(ext2Path) }
 }
 
 /**

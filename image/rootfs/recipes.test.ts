@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { machinePackages, machineRoot } from './build.ts'
+import { readTreeLock } from './lock.ts'
 
 const dockerfile = await readFile(new URL('../Dockerfile', import.meta.url), 'utf8')
 const recipe = await readFile(new URL('./build.ts', import.meta.url), 'utf8')
@@ -15,12 +16,15 @@ const recipe = await readFile(new URL('./build.ts', import.meta.url), 'utf8')
 const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() && !l.startsWith('#'))
 
 describe('the Dockerfile and npm run image', () => {
-  it('install the same Debian packages on the same suite', () => {
+  it('install the same Debian packages, at the locked versions, on the same suite', async () => {
+    const lock = await readTreeLock()
     const install = instructions.find((l) => l.includes('apt-get install'))
     const packages = (install ?? '').split('apt-get install')[1]?.split('&&')[0]?.split(/\s+/).filter((w) => w && !w.startsWith('-') && !w.endsWith('.deb'))
-    expect(packages?.sort()).toEqual([...machinePackages].sort())
-    expect(instructions[0]).toMatch(/^FROM --platform=linux\/riscv64 debian:trixie/)
-    expect(recipe).toContain("seedRecipe('riscv64')")
+    const locked = lock.packages.filter((p) => lock.roots.includes(p.package)).map((p) => `${p.package}=${p.version}`)
+    expect(packages?.sort()).toEqual(locked.sort())
+    expect([...lock.roots].sort()).toEqual([...machinePackages].sort())
+    expect(instructions[0]).toMatch(new RegExp(`^FROM --platform=linux/${lock.arch} debian:${lock.suite}`))
+    expect(recipe).toContain('`--include=${lock.roots.join(\',\')}`')
   })
 
   it('put the same files in the same places', () => {
@@ -39,6 +43,7 @@ describe('the Dockerfile and npm run image', () => {
     expect(run).toContain('nix-store --add-fixed sha256')
     const build = /nix-build (\S+) --attr (\S+) --argstr system (\S+)/.exec(run)
     expect(build?.slice(1)).toEqual([`${machineRoot}/image/pkgs`, 'stdenv', 'riscv64-linux'])
-    expect(recipe).toContain("chroot.run('nix-build', [`${machineRoot}/image/pkgs`, '--attr', 'stdenv', '--argstr', 'system', 'riscv64-linux', '--no-out-link']")
+    expect(recipe).toContain("chroot.run('nix-instantiate', [`${machineRoot}/image/pkgs`, '--attr', 'stdenv', '--argstr', 'system', 'riscv64-linux']")
+    expect(recipe).toContain("chroot.run('nix-store', ['--realise', stdenvDrv]")
   })
 })

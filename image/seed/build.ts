@@ -1,38 +1,11 @@
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises'
 import { join, posix, relative } from 'node:path'
 import { exec } from '../../scripts/lib/exec.ts'
 import { cacheDir } from '../../scripts/lib/cache.ts'
 import { addFixed } from '../../dapp/nix/store.ts'
 import { alternatives, prunedDirectories, type SeedRecipe } from './recipe.ts'
-import type { SeedLock, SeedPackage } from './lock.ts'
-
-/** A pinned .deb is no longer on the mirror (Debian replaced it, e.g. with a security update). */
-export class PinnedPackageGoneError extends Error {
-  override name = 'PinnedPackageGoneError' as const
-  constructor(args: { pkg: SeedPackage; url: string; status: number; arch: string }) {
-    super(
-      `Pinned Debian package ${args.pkg.package} ${args.pkg.version} is gone from the mirror ` +
-        `(HTTP ${args.status} for ${args.url}). Debian has replaced it; refresh the seed lock with:\n` +
-        `  npm run seed -- lock --arch ${args.arch}\n` +
-        `and commit image/seed/${args.arch}.lock.json (the seed's hashes change with it).`,
-    )
-  }
-}
-
-export class HashMismatchError extends Error {
-  override name = 'HashMismatchError' as const
-  constructor(args: { what: string; expected: string; actual: string; hint?: string }) {
-    super(`sha256 mismatch for ${args.what}: expected ${args.expected}, got ${args.actual}${args.hint ? `. ${args.hint}` : ''}`)
-  }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
+import { seedLockRefresh, type SeedLock } from './lock.ts'
+import { fetchPinnedDeb, HashMismatchError, sha256File } from '../debs.ts'
 
 async function exists(path: string): Promise<boolean> {
   return lstat(path).then(() => true, () => false)
@@ -40,26 +13,6 @@ async function exists(path: string): Promise<boolean> {
 
 export function workDir(arch: string): string {
   return cacheDir('seed', arch)
-}
-
-/** Downloads one pinned .deb into the cache (once), and checks its sha256 against the lock. */
-export async function fetchDeb(lock: SeedLock, pkg: SeedPackage): Promise<string> {
-  const cache = cacheDir('debs', lock.arch)
-  await mkdir(cache, { recursive: true })
-  const path = join(cache, posix.basename(pkg.filename))
-  if ((await exists(path)) && (await sha256File(path)) === pkg.sha256) return path
-  const url = `${lock.mirror}/${pkg.filename}`
-  const response = await fetch(url)
-  if (response.status === 404 || response.status === 410) {
-    throw new PinnedPackageGoneError({ pkg, url, status: response.status, arch: lock.arch })
-  }
-  if (!response.ok) throw new Error(`Request failed with status ${response.status}: GET ${url}`)
-  const bytes = Buffer.from(await response.arrayBuffer())
-  const actual = createHash('sha256').update(bytes).digest('hex')
-  if (actual !== pkg.sha256) throw new HashMismatchError({ what: url, expected: pkg.sha256, actual })
-  await writeFile(`${path}.part`, bytes)
-  await rename(`${path}.part`, path)
-  return path
 }
 
 /** Moves everything under `from` into `to`, merging directories that exist on both sides. */
@@ -144,7 +97,7 @@ export async function assembleSeed(recipe: SeedRecipe, lock: SeedLock, log: (lin
   await mkdir(stage, { recursive: true })
   log(`seed ${recipe.arch}: fetching ${lock.packages.length} pinned packages`)
   for (const pkg of lock.packages) {
-    const deb = await fetchDeb(lock, pkg)
+    const deb = await fetchPinnedDeb(lock, pkg, seedLockRefresh(lock.arch))
     await exec('dpkg-deb', ['--extract', deb, stage])
   }
   const busyboxInDeb = (await exists(join(stage, 'bin/busybox'))) ? 'bin/busybox' : 'usr/bin/busybox'

@@ -3,7 +3,8 @@ import { seedRecipe, type SeedArch } from './recipe.ts'
 import { readSeedLock, resolveSeedPackages, writeSeedLock, type SeedLock } from './lock.ts'
 import { join } from 'node:path'
 import { lstat } from 'node:fs/promises'
-import { addSeedToStore, assembleSeed, HashMismatchError, sha256File, workDir, type SeedArtifacts } from './build.ts'
+import { addSeedToStore, assembleSeed, workDir, type SeedArtifacts } from './build.ts'
+import { HashMismatchError, sha256File } from '../debs.ts'
 
 export type SeedStorePaths = { tarball: string; busybox: string }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { assembleSeed, fetchDeb, PinnedPackageGoneError } from '../../image/seed/build.ts'
-import { readSeedLock } from '../../image/seed/lock.ts'
+import { assembleSeed } from '../../image/seed/build.ts'
+import { fetchPinnedDeb, PinnedPackageGoneError } from '../../image/debs.ts'
+import { readSeedLock, seedLockRefresh } from '../../image/seed/lock.ts'
 import { seedRecipe } from '../../image/seed/recipe.ts'
 import { ensureSeed, seedStorePaths } from '../../image/seed/index.ts'
 import { invalidPaths } from '../../dapp/nix/store.ts'
@@ -24,7 +25,7 @@ describe('the seed of tools', () => {
     const real = lock.packages.find((p) => p.package === 'hello') ?? lock.packages[0]
     if (!real) throw new Error('empty seed lock')
     const gone = { ...real, version: '0.0-gone', filename: real.filename.replace(/_[^_]+_/, '_0.0-gone_') }
-    const error = await fetchDeb(lock, gone).catch((e: unknown) => e)
+    const error = await fetchPinnedDeb(lock, gone, seedLockRefresh('amd64')).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PinnedPackageGoneError)
     expect(String(error)).toContain('npm run seed -- lock --arch amd64')
   })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { addSourceFile, downloadFromDebian, ensureSources, readSourceLock, SourceUnavailableError } from '../../image/sources.ts'
-import { HashMismatchError, sha256File } from '../../image/seed/build.ts'
+import { HashMismatchError, sha256File } from '../../image/debs.ts'
 import { fixedOutputPath, invalidPaths } from '../../dapp/nix/store.ts'
 
 const hello = async () => {
