@@ -110,5 +110,5 @@ export async function checkTreePackages(rootfs: string, lock: TreeLock): Promise
     else if (got !== version) problems.push(`${name} is ${got}, the lock has ${version}`)
   }
   for (const [name, version] of installed) if (!wanted.has(name)) problems.push(`${name} ${version} is not in the lock`)
-  if (problems.length > 0) throw new Error(`The tree at ${rootfs} does not match ${treeLockRefresh.lockFile}: ${problems.join('; ')}`)
+  if (problems.length > 0) throw new Error(`The tree at ${rootfs} does not match ${treeLockRefresh.lockFile}: ${problems.join('; ')}. Make it anew from the lock: npm run image -- --fresh`)
 }
