@@ -286,6 +286,7 @@ async function packImage(roots: ImageRoots, log: (line: string) => void): Promis
     // stops a build when less than 256 MiB is left; see image/vm/run.ts).
     const blocks = Math.ceil((bytes * 1.25 + 1024 * 1024 * 1024) / 4096)
     await rm(ext2Path, { force: true })
+    await rm(`${ext2Path}.sha256`, { force: true })
     await exec('bash', ['-o', 'pipefail', '-c',
       'tar --create --sort=name --format=gnu --numeric-owner --mtime=@1 --clamp-mtime -C "$1" . | genext2fs --faketime --block-size 4096 --size-in-blocks "$2" --number-of-inodes "$3" --tarball - "$4"',
       'pack', merged, String(blocks), String(entries * 2 + 20_000), ext2Path,
@@ -294,7 +295,15 @@ async function packImage(roots: ImageRoots, log: (line: string) => void): Promis
     await exec('umount', ['-R', '-l', merged]).catch(() => {})
     await rm(scratch, { recursive: true, force: true })
   }
-  return { ext2Bytes: (await stat(ext2Path)).size, ext2Sha256: await sha256File(ext2Path) }
+  const ext2Sha256 = await sha256File(ext2Path)
+  await writeFile(`${ext2Path}.sha256`, `${ext2Sha256}\n`)
+  return { ext2Bytes: (await stat(ext2Path)).size, ext2Sha256 }
+}
+
+/** The image's sha256, as `npm run image` recorded it beside the image (or computed, 5–10 s). */
+export async function imageSha256(ext2: string = ext2Path): Promise<string> {
+  const recorded = await readFile(`${ext2}.sha256`, 'utf8').then((text) => text.trim(), () => '')
+  return /^[0-9a-f]{64}$/.test(recorded) ? recorded : sha256File(ext2)
 }
 
 /**

@@ -15,11 +15,12 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { access, mkdir, rm, writeFile } from 'node:fs/promises'
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exec } from '../../scripts/lib/exec.ts'
 import { spawnTied } from '../../scripts/devnode/processes.ts'
 import { readVmLock, vmCache } from './debs.ts'
+import { imageSha256 } from '../rootfs/build.ts'
 import { buildInitramfs, initScript, kernelFiles } from './initramfs.ts'
 import { qemuArgs } from './qemu.ts'
 import { connectRelay, type RelayConnection } from './relay/host.ts'
@@ -90,6 +91,31 @@ export async function commitLayer(qmp: Qmp, base: string, newTop: string): Promi
   await qmp.run('blockdev-snapshot-sync', { device: 'd0', 'snapshot-file': newTop, format: 'qcow2' })
 }
 
+/**
+ * The disk to boot on: the `base.qcow2` an earlier run left in `workDir`, when it was made over
+ * the same image (by the image's sha256: the image is made byte for byte, so a rebuild at the
+ * same checkout keeps it), or a new one over the image. What an earlier run had in flight
+ * (its top layer, never committed) is dropped, as a rollback would.
+ */
+async function baseDisk(ext2: string, workDir: string, log: (line: string) => void): Promise<string> {
+  const base = join(workDir, 'base.qcow2')
+  const stampPath = join(workDir, 'base.image')
+  for (const entry of await readdir(workDir)) {
+    if (/^layer-\d+\.qcow2$|\.sock$/.test(entry)) await rm(join(workDir, entry), { force: true })
+  }
+  const image = `${ext2} sha256 ${await imageSha256(ext2)}\n`
+  const stamp = await readFile(stampPath, 'utf8').catch(() => undefined)
+  if (stamp === image && (await access(base).then(() => true, () => false))) {
+    log(`vm: resuming on the disk its last run committed (${base})`)
+    return base
+  }
+  if (stamp !== undefined) log(`vm: the image is not the one ${base} was made over: starting from the image`)
+  await rm(base, { force: true })
+  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', ext2, base])
+  await writeFile(stampPath, image)
+  return base
+}
+
 /** One run of QEMU on the current top overlay. */
 type Boot = { child: ChildProcess; qmp: Promise<Qmp>; relay: RelayConnection; exit: Promise<number | null>; top: string }
 
@@ -98,9 +124,7 @@ export async function startMachine(options: MachineOptions): Promise<RunningMach
   const assets = await vmAssets()
   await mkdir(workDir, { recursive: true })
   // base.qcow2: the machine after the last accepted input; layer-N.qcow2 on top: the input in flight.
-  const base = join(workDir, 'base.qcow2')
-  await rm(base, { force: true })
-  await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', options.ext2, base])
+  const base = await baseDisk(options.ext2, workDir, log)
   const env = Object.entries(options.backendEnv ?? {}).map(([name, value]) => {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || /\s/.test(value) || value === '') throw new Error(`Cannot pass ${name}=${JSON.stringify(value)} to the VM's back end on the kernel command line`)
     return `cartenix.env.${name}=${value}`

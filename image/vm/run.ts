@@ -7,6 +7,8 @@
  *
  *   CARTENIX_VM_DETERMINISTIC=1   one clock for every run (-icount, a fixed RTC); see NOTES.md
  *   CARTENIX_VM_MEMORY=2G         guest RAM
+ *   CARTENIX_VM_DIR=<dir>         where the machine's disk lives, kept across runs (the devnet
+ *                                 gives <devnet dir>/vm); a temporary directory otherwise
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,7 +17,7 @@ import { ext2Path } from '../rootfs/build.ts'
 import { startMachine } from './machine.ts'
 
 /** Host-side settings that mean nothing inside the machine. */
-const hostOnly = new Set(['CARTENIX_ROOT', 'CARTENIX_SYSTEM', 'CARTENIX_CACHE', 'CARTENIX_VM_DETERMINISTIC', 'CARTENIX_VM_MEMORY', 'CARTENIX_STATE_DIR'])
+const hostOnly = new Set(['CARTENIX_ROOT', 'CARTENIX_SYSTEM', 'CARTENIX_CACHE', 'CARTENIX_VM_DETERMINISTIC', 'CARTENIX_VM_MEMORY', 'CARTENIX_VM_DIR', 'CARTENIX_STATE_DIR'])
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
 const rollupUrl = process.env.ROLLUP_HTTP_SERVER_URL
@@ -31,7 +33,10 @@ const backendEnv = {
     Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('CARTENIX_') && !hostOnly.has(entry[0]) && entry[1] !== undefined),
   ),
 }
-const workDir = await mkdtemp(join(tmpdir(), 'cartenix-vm-'))
+// A kept directory is the machine's state, as the Cartesi node keeps its machine's snapshot: a
+// restarted devnet (or a VM the devnet restarts) goes on from the last accepted input.
+const keptDir = process.env.CARTENIX_VM_DIR
+const workDir = keptDir ?? (await mkdtemp(join(tmpdir(), 'cartenix-vm-')))
 const vm = await startMachine({
   ext2: ext2Path,
   workDir,
@@ -43,5 +48,5 @@ const vm = await startMachine({
 })
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void vm.stop())
 const code = await vm.exited
-await rm(workDir, { recursive: true, force: true })
+if (!keptDir) await rm(workDir, { recursive: true, force: true })
 process.exit(code ?? 1)

@@ -188,10 +188,15 @@ async function runDevnet(
     const owner = node
     const session = owner.openSession()
     const url = `${rollupUrl}/${session}`
-    // A host back end keeps its results and uploads beside the node's state, so a back end that
-    // the devnet restarts (or a restarted devnet) has what the chain has seen it accept. The VM
-    // keeps its own inside; a chroot could not see this path.
-    const stateDir = backendCommand === undefined || backendCommand === hostBackend ? { CARTENIX_STATE_DIR: join(options.dir, 'backend-state') } : {}
+    // A back end keeps its state beside the node's, so a back end that the devnet restarts (or a
+    // restarted devnet) has what the chain has seen it accept: the host's its results and uploads,
+    // the VM its whole disk (its back end keeps them inside). A chroot could see neither path.
+    const stateDir =
+      backendCommand === undefined || backendCommand === hostBackend
+        ? { CARTENIX_STATE_DIR: join(options.dir, 'backend-state') }
+        : backendCommand === riscv64Vm
+          ? { CARTENIX_VM_DIR: join(options.dir, 'vm') }
+          : {}
     const child = startBackend(url, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...stateDir, ...options.backendEnv }, log, backendCommand)
     backend = child
     const command = backendCommand ?? hostBackend

@@ -217,6 +217,19 @@ describe('riscv64 as a VM', () => {
     expect(report.inputs.map((i) => i.status).slice(-2)).toEqual(['REJECTED', 'ACCEPTED'])
     expect(report.agrees).toBe(true)
   }, hour)
+
+  it('keeps its disk across a restart of the node and the back end: what it accepted is still there', async () => {
+    const hello = qemuUserHello?.outputs[0]?.path ?? ''
+    vmLog.length = 0
+    await vm.stopNode()
+    await vm.startNode()
+    // The new VM boots first; inspects wait for it (one minute each).
+    let answer: Record<string, unknown> | undefined
+    for (let tries = 0; !answer && tries < 10; tries += 1) answer = await inspect(vm, { query: 'path', path: hello }).catch(() => undefined)
+    expect(vmLog.some((line) => /resuming on the disk its last run committed/.test(line))).toBe(true)
+    expect(answer?.valid).toBe(true)
+    expect(await inspect(vm, { query: 'result', drvPath: qemuUserHello?.drvPath })).toMatchObject({ found: true })
+  }, hour)
 })
 
 describe('the image', () => {
