@@ -29,7 +29,7 @@ export async function inspectState(parameters: InspectStateParameters): Promise<
   } catch (cause) {
     throw new NodeUnreachableError({ url, cause })
   }
-  if (!response.ok) throw new NodeUnreachableError({ url, status: response.status })
+  if (!response.ok) throw new NodeUnreachableError({ url, status: response.status, detail: await response.text().catch(() => '') })
   const result = wireInspectResult.parse(await response.json())
   return { ...result, reports: result.reports.map((r) => ({ payload: r.payload, json: reportJson(r.payload) })) }
 }

@@ -13,10 +13,14 @@ export class NodeRpcError extends CartenixError {
 /** The node could not be reached, or answered with something that is not JSON-RPC. */
 export class NodeUnreachableError extends CartenixError {
   override name = 'NodeUnreachableError' as const
-  constructor(args: { url: string; status?: number; cause?: unknown }) {
-    super(args.status === undefined ? `Cannot reach the rollups node at ${args.url}` : `Request failed with status ${args.status}: POST ${args.url}`, {
+  /** The HTTP status the node answered with, when it answered. */
+  readonly status: number | undefined
+  constructor(args: { url: string; status?: number; cause?: unknown; detail?: string }) {
+    const detail = args.detail?.trim() ? `: ${args.detail.trim().slice(0, 500)}` : ''
+    super(args.status === undefined ? `Cannot reach the rollups node at ${args.url}` : `Request failed with status ${args.status}: POST ${args.url}${detail}`, {
       cause: args.cause,
     })
+    this.status = args.status
   }
 }
 

@@ -36,6 +36,8 @@ export type DevnetOptions = {
   epochLength?: number
   /** Mine empty blocks to close an epoch once its inputs are processed (default true). */
   autoMine?: boolean
+  /** How long an inspect request waits for the back end (default 60 s; then 503). */
+  inspectTimeoutMs?: number
   /** Start the back end as a host process (default true). */
   backend?: boolean
   backendEnv?: NodeJS.ProcessEnv
@@ -223,6 +225,7 @@ async function runDevnet(
       ownerKey: devAccountKey as Hex,
       deployment,
       autoMine: options.autoMine,
+      inspectTimeoutMs: options.inspectTimeoutMs,
       bareUrl: !ownBackend,
       log,
     })

@@ -70,6 +70,11 @@ export class NotYourRequestError extends Error {
   override name = 'NotYourRequestError' as const
 }
 
+/** No back end took an inspect request in time (none runs, or it is booting or busy): try again. */
+export class InspectTimeoutError extends Error {
+  override name = 'InspectTimeoutError' as const
+}
+
 const describeSession = (session: Session) => (session === null ? 'the bare rollup URL' : `session ${session.slice(0, 8)}…`)
 
 export type DevNodeOptions = {
@@ -83,6 +88,8 @@ export type DevNodeOptions = {
   pollIntervalMs?: number
   /** How long /finish waits for something to serve before answering 202. */
   finishWaitMs?: number
+  /** How long an inspect request waits for a back end to take it (default 60 s). */
+  inspectTimeoutMs?: number
   /** Mine empty blocks to close an epoch once its inputs are processed (anvil only). */
   autoMine?: boolean
   /**
@@ -122,6 +129,7 @@ export class DevNode {
       ownerKey: options.ownerKey,
       pollIntervalMs: options.pollIntervalMs ?? 50,
       finishWaitMs: options.finishWaitMs ?? 1000,
+      inspectTimeoutMs: options.inspectTimeoutMs ?? 60_000,
       autoMine: (options.autoMine ?? true) && !options.observer,
       observer: options.observer ?? false,
       bareUrl: options.bareUrl ?? true,
@@ -467,12 +475,12 @@ export class DevNode {
   // --- Read side ---
 
   /** Queues an inspect request for the back end and resolves with its verdict and reports. */
-  inspect(payload: Hex, timeoutMs = 60_000): Promise<InspectResult> {
+  inspect(payload: Hex, timeoutMs = this.#options.inspectTimeoutMs): Promise<InspectResult> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const at = this.#inspects.indexOf(pending)
         if (at >= 0) this.#inspects.splice(at, 1)
-        reject(new Error(`The back end did not take the inspect request within ${timeoutMs} ms`))
+        reject(new InspectTimeoutError(`No back end took the inspect request within ${timeoutMs} ms (none is running, or it is starting or busy): try again`))
       }, timeoutMs)
       const pending: PendingInspect = {
         payload,

@@ -8,7 +8,7 @@ import { cors } from 'hono/cors'
 import { z } from 'zod'
 import { decodeFunctionData, encodeFunctionData, type Hex } from 'viem'
 import { dataAvailabilityAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
-import type { DevNode } from './node.ts'
+import { InspectTimeoutError, type DevNode } from './node.ts'
 import { epochStatus, type EpochRecord, type InputRecord, type NodeState, type OutputRecord, type ReportRecord } from './state.ts'
 
 export const nodeVersion = 'cartenix-devnode-0.1.0'
@@ -294,7 +294,14 @@ export function nodeApi(node: DevNode): Hono {
   api.post('/inspect/:application', async (c) => {
     if (!knowsApplication(node, c.req.param('application'))) return c.text('Application not found', 404)
     const payload = `0x${Buffer.from(await c.req.arrayBuffer()).toString('hex')}` as Hex
-    const result = await node.inspect(payload)
+    let result
+    try {
+      result = await node.inspect(payload)
+    } catch (error) {
+      // Not the node's fault, nor the request's: 503, and when to ask again.
+      if (error instanceof InspectTimeoutError) return c.text(error.message, 503, { 'Retry-After': '5' })
+      throw error
+    }
     return c.json({
       status: result.status,
       exception: result.exception ?? '',

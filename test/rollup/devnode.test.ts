@@ -2,11 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from 'viem'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { addInput, rpc, startTestDevnet, waitForInput } from '../harness/devnet.ts'
+import { inspectState } from '../../contracts-client/actions/inspectState.ts'
+import { NodeUnreachableError } from '../../contracts-client/errors/node.ts'
 
 // The dev node without a back end: this test plays the back end over the rollup HTTP API.
 let devnet: Devnet
 beforeAll(async () => {
-  devnet = await startTestDevnet({ backend: false })
+  // No back end answers inspect requests here: they end after a second (the default is 60 s).
+  devnet = await startTestDevnet({ backend: false, inspectTimeoutMs: 1000 })
 })
 afterAll(async () => {
   await devnet?.stop()
@@ -69,5 +72,17 @@ describe('the rollup HTTP API of the dev node', () => {
       ['0x0', '0x03'],
       ['0x1', '0x04'],
     ])
+  })
+
+  it('answers an inspect request no back end takes with 503, the reason and when to retry; the client passes the reason on', async () => {
+    const url = `${devnet.nodeUrl}/inspect/${devnet.deployment.application}`
+    const response = await fetch(url, { method: 'POST', body: '{"query":"attributes"}' })
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('5')
+    expect(await response.text()).toMatch(/No back end took the inspect request within 1000 ms/)
+    const error = await inspectState({ url: `${devnet.nodeUrl}/inspect`, application: devnet.deployment.application, query: { query: 'attributes' } }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(NodeUnreachableError)
+    expect((error as NodeUnreachableError).status).toBe(503)
+    expect(String(error)).toMatch(/status 503.*No back end took the inspect request/)
   })
 })
