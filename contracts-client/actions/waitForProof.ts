@@ -26,6 +26,7 @@ export async function waitForProof(node: NodeClient, parameters: WaitForProofPar
   const deadline = Date.now() + timeoutMs
   let last = ''
   for (;;) {
+    parameters.signal?.throwIfAborted()
     const output = await getOutput(node, parameters)
     if (output.siblings || parameters.onEpochStatus) {
       const { data: epoch } = await node.request(
@@ -38,6 +39,6 @@ export async function waitForProof(node: NodeClient, parameters: WaitForProofPar
       if (output.siblings && epoch.status === 'CLAIM_ACCEPTED') return { ...output, siblings: output.siblings }
     }
     if (Date.now() > deadline) throw new WaitTimeoutError({ what: `the accepted claim that proves output ${parameters.outputIndex}`, timeoutMs })
-    await sleep(parameters.pollIntervalMs ?? 500)
+    await sleep(parameters.pollIntervalMs ?? 500, parameters.signal)
   }
 }

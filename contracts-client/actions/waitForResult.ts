@@ -38,6 +38,7 @@ export async function waitForResult(node: NodeClient, parameters: WaitForResultP
   const deadline = Date.now() + timeoutMs
   let last = ''
   for (;;) {
+    parameters.signal?.throwIfAborted()
     const input = await getInput(node, parameters).catch((error: unknown) => {
       if (isNotFound(error)) return undefined
       throw error
@@ -54,6 +55,6 @@ export async function waitForResult(node: NodeClient, parameters: WaitForResultP
       return { input, notice, vouchers: outputs.filter((o) => o.decoded.type !== 'Notice'), reports }
     }
     if (Date.now() > deadline) throw new WaitTimeoutError({ what: `input ${parameters.inputIndex} to be processed`, timeoutMs })
-    await sleep(parameters.pollIntervalMs ?? 500)
+    await sleep(parameters.pollIntervalMs ?? 500, parameters.signal)
   }
 }

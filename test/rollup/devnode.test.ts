@@ -4,6 +4,7 @@ import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { addInput, rpc, startTestDevnet, waitForInput } from '../harness/devnet.ts'
 import { inspectState } from '../../contracts-client/actions/inspectState.ts'
 import { NodeUnreachableError } from '../../contracts-client/errors/node.ts'
+import { createNodeClient, waitForProof, waitForResult } from '../../contracts-client/index.ts'
 
 // The dev node without a back end: this test plays the back end over the rollup HTTP API.
 let devnet: Devnet
@@ -84,5 +85,21 @@ describe('the rollup HTTP API of the dev node', () => {
     expect(error).toBeInstanceOf(NodeUnreachableError)
     expect((error as NodeUnreachableError).status).toBe(503)
     expect(String(error)).toMatch(/status 503.*No back end took the inspect request/)
+  })
+
+  it('stops a wait when its signal aborts, with the signal\'s reason, long before its timeout', async () => {
+    // An input no back end will take: without the signal, waitForResult would poll for an hour.
+    const index = await addInput(devnet, 'nobody processes this')
+    const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
+    const application = devnet.deployment.application
+    const controller = new AbortController()
+    const started = Date.now()
+    setTimeout(() => controller.abort(new Error('the page moved on')), 300)
+    const error = await waitForResult(node, { application, inputIndex: BigInt(index), timeoutMs: 3_600_000, pollIntervalMs: 10_000, signal: controller.signal }).catch((e: unknown) => e)
+    expect(String(error)).toContain('the page moved on')
+    expect(Date.now() - started).toBeLessThan(5_000)
+    // Already aborted: no request is even made.
+    const proof = await waitForProof(node, { application, outputIndex: 0n, signal: controller.signal }).catch((e: unknown) => e)
+    expect(String(proof)).toContain('the page moved on')
   })
 })

@@ -95,13 +95,15 @@ function renderReports(reports: readonly DecodedReport[]): HTMLElement {
   )
 }
 
-async function validate(connection: Connection, notice: CartenixOutput, verdict: HTMLElement, alive: () => boolean): Promise<void> {
+async function validate(connection: Connection, notice: CartenixOutput, verdict: HTMLElement, signal: AbortSignal): Promise<void> {
+  const alive = () => !signal.aborted
   replace(verdict, h('span', { class: 'pending' }, `waiting for the claim of epoch ${notice.epochIndex} to be accepted…`))
   try {
     const proven = await waitForProof(connection.node, {
       application: connection.application,
       outputIndex: notice.index,
       timeoutMs: followMs,
+      signal,
       onEpochStatus: (status) => alive() && replace(verdict, h('span', { class: 'pending' }, `waiting for the claim of epoch ${notice.epochIndex} to be accepted: the epoch is ${status}…`)),
     })
     if (!alive()) return
@@ -133,14 +135,15 @@ async function registryRecord(connection: Connection, registry: Hex, drvPath: st
   }
 }
 
-async function renderVoucher(connection: Connection, voucher: CartenixOutput, drvPath: string, into: HTMLElement, alive: () => boolean): Promise<void> {
+async function renderVoucher(connection: Connection, voucher: CartenixOutput, drvPath: string, into: HTMLElement, signal: AbortSignal): Promise<void> {
+  const alive = () => !signal.aborted
   if (voucher.decoded.type === 'Notice') return
   const destination = voucher.decoded.destination
   const state = h('p', { class: 'pending' }, `waiting for the claim of epoch ${voucher.epochIndex}…`)
   const record = h('div', { class: 'registry' })
   replace(into, h('h3', {}, `Voucher ${voucher.index} to `, h('code', {}, destination)), state, record)
   try {
-    const proven = await waitForProof(connection.node, { application: connection.application, outputIndex: voucher.index, timeoutMs: followMs })
+    const proven = await waitForProof(connection.node, { application: connection.application, outputIndex: voucher.index, timeoutMs: followMs, signal })
     if (!alive()) return
     const executed = await readContract(connection.publicClient, { address: connection.application, abi: applicationAbi, functionName: 'wasOutputExecuted', args: [voucher.index] })
     if (executed) {
@@ -168,7 +171,8 @@ async function renderVoucher(connection: Connection, voucher: CartenixOutput, dr
   }
 }
 
-export async function renderInput(view: HTMLElement, connection: Connection, inputIndex: bigint, alive: () => boolean): Promise<void> {
+export async function renderInput(view: HTMLElement, connection: Connection, inputIndex: bigint, signal: AbortSignal): Promise<void> {
+  const alive = () => !signal.aborted
   const status = h('span', { id: 'status', class: 'badge' }, 'asking the node…')
   const request = h('div', { id: 'input-request' })
   let shown: InputRequest | undefined
@@ -191,6 +195,7 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
       application,
       inputIndex,
       timeoutMs: followMs,
+      signal,
       onStatus: (s) => {
         if (!alive()) return
         replace(status, s === 'UNSEEN' ? 'not seen by the node yet' : s === 'NONE' ? 'NONE (being processed)' : s)
@@ -207,8 +212,8 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
       vouchers,
       result.reports.length > 0 ? renderReports(result.reports) : null,
     )
-    void validate(connection, result.notice, verdict, alive)
-    result.vouchers.forEach((voucher, i) => void renderVoucher(connection, voucher, result.notice.result.drvPath, vouchers[i] as HTMLElement, alive))
+    void validate(connection, result.notice, verdict, signal)
+    result.vouchers.forEach((voucher, i) => void renderVoucher(connection, voucher, result.notice.result.drvPath, vouchers[i] as HTMLElement, signal))
   } catch (error) {
     if (!alive()) return
     if (error instanceof InputNotAcceptedError) {

@@ -18,8 +18,8 @@ const connectionPanel = document.getElementById('connection') as HTMLElement
 const view = document.getElementById('view') as HTMLElement
 
 /** Bumped on every navigation: a view that awaited something checks it is still the one shown. */
-let generation = 0
-const isCurrent = (token: number) => token === generation
+/** The current view's: aborted when the route changes, so that its waits and renders stop. */
+let current: AbortController | undefined
 
 function renderConnection(connection: Connection): void {
   const { signer } = connection
@@ -54,13 +54,16 @@ async function connectWallet(connection: Connection): Promise<void> {
 }
 
 function route(connection: Connection): void {
-  const token = ++generation
+  // What the previous view was waiting for stops polling the node.
+  current?.abort(new DOMException('the page moved on', 'AbortError'))
+  const controller = new AbortController()
+  current = controller
   const [path = '/', query = ''] = location.hash.replace(/^#/, '').split('?')
   const params = new URLSearchParams(query)
   const input = /^\/input\/(\d+)$/.exec(path)
   if (input?.[1] !== undefined) {
     document.title = `Cartenix: input ${input[1]}`
-    void renderInput(view, connection, BigInt(input[1]), () => isCurrent(token))
+    void renderInput(view, connection, BigInt(input[1]), controller.signal)
     return
   }
   document.title = 'Cartenix'
@@ -69,7 +72,7 @@ function route(connection: Connection): void {
   const browse = h('section', { id: 'browse' })
   replace(view, form, browse)
   void renderRequest(form, connection)
-  void renderBrowse(browse, connection, { inputsPage: pageOf('inputs'), outputsPage: pageOf('outputs') }, () => isCurrent(token))
+  void renderBrowse(browse, connection, { inputsPage: pageOf('inputs'), outputsPage: pageOf('outputs') }, () => !controller.signal.aborted)
 }
 
 async function start(): Promise<void> {
