@@ -3,6 +3,7 @@
  * devnet: anvil with the rollups contracts, the dev node, the back end and Nix. A screenshot of
  * each state goes to .cartenix/web-screenshots/.
  */
+import { createHash, randomBytes } from 'node:crypto'
 import { access, mkdir, mkdtemp, readFile, stat } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,19 +11,22 @@ import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createWalletClient, http, type Address } from 'viem'
+import { bytesToHex, createWalletClient, http, type Address } from 'viem'
 import { anvil } from 'viem/chains'
+import { chunkRange, encodeUploadChunk, maxChunkBytes } from '../../contracts-client/abi/sourceUpload.ts'
 import { deployRegistry } from '../../contracts-client/actions/deployRegistry.ts'
 import { getApplication } from '../../contracts-client/actions/getApplication.ts'
 import { inspectState } from '../../contracts-client/actions/inspectState.ts'
 import { listInputs } from '../../contracts-client/actions/listInputs.ts'
+import { uploadSource } from '../../contracts-client/actions/uploadSource.ts'
 import { waitForProof } from '../../contracts-client/actions/waitForProof.ts'
 import { NodeUnreachableError } from '../../contracts-client/errors/node.ts'
 import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { repoRoot, runNix } from '../../dapp/nix/env.ts'
+import { fixedOutputPath, invalidPaths } from '../../dapp/nix/store.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { exec } from '../../scripts/lib/exec.ts'
-import { clients, startTestDevnet } from '../harness/devnet.ts'
+import { addInput, clients, startTestDevnet, waitForInput } from '../harness/devnet.ts'
 
 const chromiumPath = process.env.CARTENIX_CHROMIUM ?? '/usr/bin/chromium'
 const screenshots = join(repoRoot, '.cartenix', 'web-screenshots')
@@ -83,6 +87,7 @@ function injectWallet(chainUrl: string): void {
 
 const shoot = (page: Page, name: string) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true })
 const text = async (page: Page, selector: string) => (await page.locator(selector).first().textContent())?.trim() ?? ''
+const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
 
 describe('the web page against a devnet', () => {
   it('connects: chain, application, template hash, node, and the development account marked as such', async () => {
@@ -211,6 +216,84 @@ describe('the web page against a devnet', () => {
       await nowhere.close()
     } finally {
       await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it("shows a source upload: the SourceAdded notice in the outputs, the completing chunk's notice validated on-chain, a chunk on its way, and a tampered upload's rejection", async () => {
+    // Random bytes, so that the source is new to this host's store; three chunks of one input each.
+    const name = `page-src-${Date.now() % 1_000_000}.bin`
+    const data = new Uint8Array(randomBytes(2 * maxChunkBytes(name) + 1000))
+    const digest = sha256Hex(data)
+    const storePath = await fixedOutputPath({ name, sha256: digest, mode: 'flat' })
+    const { walletClient } = clients(devnet)
+    try {
+      const uploaded = await uploadSource(walletClient, createNodeClient({ url: `${devnet.nodeUrl}/rpc` }), {
+        application: devnet.deployment.application, inputBox: devnet.deployment.inputBox, inspectUrl: `${devnet.nodeUrl}/inspect`, name, data,
+      })
+      expect(uploaded).toMatchObject({ storePath, sha256: digest, alreadyPresent: false, count: 3, skipped: 0 })
+      const [first, , last] = uploaded.inputIndices
+
+      const page = await open(`${pageUrl}#/`)
+      await page.locator('#outputs-list tbody tr').first().waitFor()
+      const described = await page.locator('#outputs-list tbody tr td:nth-child(5)').allTextContents()
+      expect(described.map((t) => t.trim())).toContain(`source added ${name} → ${storePath}`)
+      expect(described.join('\n')).not.toContain('not a Cartenix result')
+      await shoot(page, '11-upload-outputs')
+
+      await page.goto(`${pageUrl}#/input/${last}`)
+      await page.locator('#upload-outcome').waitFor({ timeout: 60_000 })
+      expect(await text(page, '#status')).toBe('ACCEPTED')
+      expect(await text(page, '#request-text')).toBe(`upload chunk 2 of 3 of ${name} (${digest}, flat)`)
+      const { start, end } = chunkRange(data.length, 3, 2)
+      expect(await text(page, '#upload-chunk')).toBe(
+        `${(end - start).toLocaleString('en')} bytes (bytes ${start.toLocaleString('en')} to ${end.toLocaleString('en')}) of a file of ${data.length.toLocaleString('en')} bytes, chunks numbered from 0`,
+      )
+      expect(await text(page, '#upload-outcome')).toBe('source added')
+      expect(await text(page, '#source-name')).toBe(name)
+      expect(await text(page, '#source-store-path')).toBe(storePath)
+      expect(await text(page, '#source-sha256')).toBe(digest)
+      expect(await text(page, '#source-mode')).toBe('flat')
+      expect(await text(page, '#source-size')).toBe(`${data.length.toLocaleString('en')} bytes`)
+      expect((await text(page, '#source-uploader')).toLowerCase()).toBe(walletClient.account.address.toLowerCase())
+      expect(await text(page, '#notice')).toContain("= keccak256 of this input's request")
+      // The store holds the file the page names, and Nix's base-32 of its hash is the page's.
+      const { stdout } = await runNix('nix-hash', ['--type', 'sha256', '--flat', '--base32', storePath])
+      expect(await text(page, '#source-nix32')).toBe(`sha256:${stdout.trim()}`)
+      await page.locator('#validated').waitFor({ timeout: 5 * 60_000 })
+      expect(await text(page, '#validated')).toBe(
+        `validated on-chain: Application.validateOutput accepted output ${uploaded.notice?.index} against the claim of epoch ${uploaded.notice?.epochIndex}`,
+      )
+      await shoot(page, '12-upload-source-added')
+
+      await page.goto(`${pageUrl}#/input/${first}`)
+      await page.locator('#upload-progress').waitFor({ timeout: 60_000 })
+      expect(await text(page, '#status')).toBe('ACCEPTED')
+      expect(await text(page, '#request-text')).toBe(`upload chunk 0 of 3 of ${name} (${digest}, flat)`)
+      expect(await text(page, '#upload-progress')).toBe(
+        `Chunk 0 of 3 joined the upload of ${name}: after it the machine held 1 of the 3 chunks (the source becomes ${storePath} once it has them all and their sha256 is the one declared).`,
+      )
+      expect(await page.locator('#notice, #not-accepted, #verdict').count()).toBe(0)
+      await shoot(page, '13-upload-chunk')
+
+      // Another source, its first chunk tampered with on the way: the chunk that completes it is rejected.
+      const badName = `page-bad-${Date.now() % 1_000_000}.bin`
+      const bad = new Uint8Array(randomBytes(100))
+      const badDigest = sha256Hex(bad)
+      const chunk = (index: number, bytes: Uint8Array) =>
+        ({ hex: encodeUploadChunk({ name: badName, mode: 'flat', sha256: badDigest, size: BigInt(bad.length), index, count: 2, data: bytesToHex(bytes) }) })
+      const tampered = bad.slice(0, 50)
+      tampered[7] = (tampered[7] ?? 0) ^ 0xff
+      expect((await waitForInput(devnet, await addInput(devnet, chunk(0, tampered)))).status).toBe('ACCEPTED')
+      const rejected = await addInput(devnet, chunk(1, bad.slice(50)))
+      await page.goto(`${pageUrl}#/input/${rejected}`)
+      await page.locator('#not-accepted').waitFor({ timeout: 5 * 60_000 })
+      expect(await text(page, '#status')).toBe('REJECTED')
+      expect(await text(page, '#request-text')).toBe(`upload chunk 1 of 2 of ${badName} (${badDigest}, flat)`)
+      expect(await text(page, '#reports .reason')).toMatch(new RegExp(`^rejected: sha256 mismatch: the chunks give [0-9a-f]{64}, the upload declares ${badDigest}; nothing was added`))
+      await shoot(page, '14-upload-rejected')
+      await page.close()
+    } finally {
+      if (!(await invalidPaths([storePath])).has(storePath)) await runNix('nix-store', ['--delete', storePath])
     }
   })
 })

@@ -26,6 +26,7 @@ function pager(kind: 'inputs' | 'outputs', page: number, pageSize: number, total
 
 function describeOutput(output: CartenixOutput): string {
   if (output.result) return `${output.result.success ? 'built' : 'failed'} ${output.result.drvPath}`
+  if (output.source) return `source added ${output.source.name} → ${output.source.storePath}`
   if (output.decoded.type === 'Notice') return 'a notice that is not a Cartenix result'
   return `to ${output.decoded.destination}`
 }
@@ -63,7 +64,7 @@ export async function renderBrowse(section: HTMLElement, connection: Connection,
             h('td', {}, output.decoded.type),
             h('td', {}, h('a', { href: `#/input/${output.inputIndex}` }, String(output.inputIndex))),
             h('td', {}, String(output.epochIndex)),
-            h('td', {}, h('code', {}, shorten(describeOutput(output), 100))),
+            h('td', {}, h('code', { title: describeOutput(output) }, shorten(describeOutput(output), 100))),
             h('td', {}, output.siblings ? 'claimed' : 'not yet'),
           ))),
       ),

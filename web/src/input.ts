@@ -2,13 +2,18 @@
  * One input, followed live: its status until the node has processed it, then what it produced.
  * A notice is decoded and, once its epoch's claim is accepted, validated on-chain from here
  * (Application.validateOutput); a voucher can be executed and the registry it calls read back.
+ * An input that is one chunk of a source upload says so; the chunk that completed the upload
+ * shows its SourceAdded notice, validated the same way.
  */
-import { formatEther, getAddress, hexToBigInt, hexToString, keccak256, slice, type Address, type Hex } from 'viem'
+import { formatEther, getAddress, hexToBigInt, hexToString, keccak256, size as byteSize, slice, type Address, type Hex } from 'viem'
 import { readContract } from 'viem/actions'
+import * as z from 'zod'
 import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
 import type { BuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { chunkRange, decodeUploadChunk, isUploadPayload, type SourceAdded } from '../../contracts-client/abi/sourceUpload.ts'
 import { executeVoucher } from '../../contracts-client/actions/executeVoucher.ts'
 import { getInput } from '../../contracts-client/actions/getInput.ts'
+import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
 import { readRegistry, type RegistryEntry } from '../../contracts-client/actions/readRegistry.ts'
 import { validateNotice } from '../../contracts-client/actions/validateNotice.ts'
 import { waitForProof } from '../../contracts-client/actions/waitForProof.ts'
@@ -24,25 +29,49 @@ import { describeError, h, replace } from './dom.ts'
 /** How long the page follows an input or waits for a claim before it says it stopped. */
 const followMs = 60 * 60_000
 
-export type InputRequest = { bytes: Hex; text: string; deposit?: { from: Address; value: bigint } }
+/** One chunk of a source upload (a cartenixUpload(...) payload), as the page shows it. */
+export type UploadRequest = { name: string; mode: string; sha256: string; size: bigint; index: number; count: number; dataBytes: number }
+
+export type InputRequest = { bytes: Hex; text: string; deposit?: { from: Address; value: bigint }; upload?: UploadRequest }
+
+/** A chunk's fields; a payload with the upload selector that does not decode is said to be so (the back end rejects it). */
+function uploadRequest(bytes: Hex): { text: string; upload?: UploadRequest } {
+  try {
+    const chunk = decodeUploadChunk(bytes)
+    const mode = chunk.mode === 0 ? 'flat' : chunk.mode === 1 ? 'recursive' : `mode ${chunk.mode}`
+    const upload = { name: chunk.name, mode, sha256: chunk.sha256, size: chunk.size, index: chunk.index, count: chunk.count, dataBytes: byteSize(chunk.data) }
+    return { text: `upload chunk ${chunk.index} of ${chunk.count} of ${chunk.name} (${chunk.sha256}, ${mode})`, upload }
+  } catch (error) {
+    return { text: `an upload chunk that does not decode (${byteSize(bytes)} bytes): ${describeError(error).split('\n')[0]}` }
+  }
+}
 
 /** The request an input carries: through the EtherPortal, after the depositor and the value. */
 export function inputRequest(input: NodeInput, etherPortal: Address | undefined): InputRequest {
   const payload = input.payload ?? input.rawData
   const bytes = requestBytes({ payload, sender: input.sender }, etherPortal)
+  const deposit = bytes === payload ? undefined : { from: getAddress(slice(payload, 0, 20)), value: hexToBigInt(slice(payload, 20, 52)) }
+  if (isUploadPayload(bytes)) return { bytes, ...uploadRequest(bytes), ...(deposit ? { deposit } : {}) }
   let text: string
   try {
     text = hexToString(bytes)
   } catch {
     text = bytes
   }
-  if (bytes === payload) return { bytes, text }
-  return { bytes, text, deposit: { from: getAddress(slice(payload, 0, 20)), value: hexToBigInt(slice(payload, 20, 52)) } }
+  return { bytes, text, ...(deposit ? { deposit } : {}) }
 }
 
 function renderRequestText(request: InputRequest): (HTMLElement | string)[] {
+  const { upload } = request
+  const range = upload && upload.index < upload.count && upload.size <= BigInt(Number.MAX_SAFE_INTEGER) ? chunkRange(Number(upload.size), upload.count, upload.index) : undefined
   return [
     h('pre', { id: 'request-text' }, request.text),
+    upload
+      ? h('p', { id: 'upload-chunk' },
+          `${upload.dataBytes.toLocaleString('en')} bytes`,
+          range ? ` (bytes ${range.start.toLocaleString('en')} to ${range.end.toLocaleString('en')})` : '',
+          ` of a ${upload.mode === 'recursive' ? 'NAR' : 'file'} of ${upload.size.toLocaleString('en')} bytes, chunks numbered from 0`)
+      : '',
     request.deposit ? h('p', { id: 'deposit' }, `with ${formatEther(request.deposit.value)} ETH from ${request.deposit.from}, through the EtherPortal`) : '',
   ]
 }
@@ -72,6 +101,57 @@ function renderNotice(notice: CartenixOutput & { result: BuildResult }, request:
       h('dt', {}, 'epoch'), h('dd', {}, String(notice.epochIndex)),
     ),
     result.outputs.length > 0 ? outputsTable(result.outputs, 'outputs') : h('p', {}, 'No outputs.'),
+  )
+}
+
+function renderSourceNotice(notice: CartenixOutput & { source: SourceAdded }, request: InputRequest): HTMLElement {
+  const { source } = notice
+  const matches = keccak256(request.bytes) === source.requestHash
+  return h('section', { id: 'notice' },
+    h('h3', {}, `Notice ${notice.index}: `, h('span', { id: 'upload-outcome', class: 'ok' }, 'source added')),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'name'), h('dd', {}, h('code', { id: 'source-name' }, source.name)),
+      h('dt', {}, 'store path'), h('dd', {}, h('code', { id: 'source-store-path', class: 'path' }, source.storePath)),
+      h('dt', {}, 'sha256'), h('dd', {},
+        h('code', { id: 'source-sha256' }, source.sha256), h('br'), h('code', { id: 'source-nix32' }, hexToNarHash(source.sha256)),
+        source.mode === 'recursive' ? ' (of the NAR)' : ' (of the file, as fetchurl pins it)'),
+      h('dt', {}, 'mode'), h('dd', {}, h('code', { id: 'source-mode' }, source.mode)),
+      h('dt', {}, 'size'), h('dd', { id: 'source-size' }, `${source.size.toLocaleString('en')} bytes`),
+      h('dt', {}, 'uploader'), h('dd', {}, h('code', { id: 'source-uploader' }, source.uploader)),
+      h('dt', {}, 'request hash'), h('dd', {}, h('code', {}, source.requestHash), ' ', matches ? h('span', { class: 'ok' }, "= keccak256 of this input's request") : h('span', { class: 'error' }, "≠ keccak256 of this input's request")),
+      h('dt', {}, 'epoch'), h('dd', {}, String(notice.epochIndex)),
+    ),
+  )
+}
+
+/** What the back end reports for a chunk that joined an upload and did not complete it (dapp/handlers/upload.ts). */
+const uploadProgressReport = z.object({ type: z.literal('upload-progress'), received: z.number(), count: z.number(), storePath: z.string() })
+
+/**
+ * An accepted upload chunk: the SourceAdded notice of the one that completed the upload, validated
+ * on-chain, or how far the upload had come.
+ */
+async function renderUpload(body: HTMLElement, connection: Connection, request: InputRequest & { upload: UploadRequest }, inputIndex: bigint, reports: readonly DecodedReport[], signal: AbortSignal): Promise<void> {
+  const { outputs } = await listOutputs(connection.node, { application: connection.application, inputIndex })
+  if (signal.aborted) return
+  const notice = outputs.find((o): o is CartenixOutput & { source: SourceAdded } => o.source !== undefined)
+  if (notice) {
+    const verdict = h('p', { id: 'verdict' })
+    replace(body,
+      renderSourceNotice(notice, request),
+      h('section', { id: 'on-chain' }, h('h3', {}, 'On-chain'), verdict),
+      reports.length > 0 ? renderReports(reports) : null,
+    )
+    return validate(connection, notice, verdict, signal)
+  }
+  const { upload } = request
+  const progress = reports.map((report) => uploadProgressReport.safeParse(report.json)).find((parsed) => parsed.success)?.data
+  replace(body,
+    h('p', { id: 'upload-progress' },
+      `Chunk ${upload.index} of ${upload.count} joined the upload of ${upload.name}`,
+      progress ? `: after it the machine held ${progress.received} of the ${progress.count} chunks (the source becomes ${progress.storePath} once it has them all and their sha256 is the one declared).` : '.',
+    ),
+    reports.length > 0 ? renderReports(reports) : null,
   )
 }
 
@@ -216,12 +296,27 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
     result.vouchers.forEach((voucher, i) => void renderVoucher(connection, voucher, result.notice.result.drvPath, vouchers[i] as HTMLElement, signal))
   } catch (error) {
     if (!alive()) return
-    if (error instanceof InputNotAcceptedError) {
-      status.className = 'badge error'
-      replace(status, error.status)
-      replace(body, h('p', { class: 'error', id: 'not-accepted' }, `Input ${inputIndex} was not accepted (${error.status}).`), renderReports(error.reports))
+    if (error instanceof InputNotAcceptedError) return notAccepted(error)
+    replace(body, h('p', { class: 'error' }, describeError(error)))
+  }
+
+  /** An input without a BuildResult: an accepted upload chunk, or one the node did not accept. */
+  async function notAccepted(error: InputNotAcceptedError): Promise<void> {
+    try {
+      const input = await getInput(node, { application, inputIndex })
+      if (!alive()) return
+      const request = inputRequest(input, connection.settings.etherPortal)
+      if (input.status === 'ACCEPTED' && request.upload) {
+        status.className = 'badge ok'
+        replace(status, input.status)
+        return await renderUpload(body, connection, { ...request, upload: request.upload }, inputIndex, error.reports, signal)
+      }
+    } catch (readError) {
+      if (alive()) replace(body, h('p', { class: 'error' }, describeError(readError)))
       return
     }
-    replace(body, h('p', { class: 'error' }, describeError(error)))
+    status.className = 'badge error'
+    replace(status, error.status)
+    replace(body, h('p', { class: 'error', id: 'not-accepted' }, `Input ${inputIndex} was not accepted (${error.status}).`), renderReports(error.reports))
   }
 }
