@@ -2,20 +2,34 @@ import { decodeAbiParameters, slice, toFunctionSelector, type Address, type Clie
 import { listOutputs } from '../actions/listOutputs.ts'
 import { validateNotice } from '../actions/validateNotice.ts'
 import { decodeBuildResult, type BuildResult } from '../abi/buildResult.ts'
+import { decodeSourceAdded, isSourceAdded, type SourceAdded } from '../abi/sourceUpload.ts'
 import type { NodeClient } from '../node/client.ts'
+import type { NodeOutput } from '../node/wire.ts'
+import { fixedOutputPath } from '../../dapp/nix/store.ts'
+import { CommandFailedError } from '../../scripts/lib/exec.ts'
+import type { FixedPath } from './fixed.ts'
 import { hashPart, type CachePath } from './narinfo.ts'
 
 /** A path a validated notice vouches for, with where the notice is. */
 export type NoticePath = CachePath & { outputIndex: bigint; inputIndex: bigint }
 
+/**
+ * A source uploaded through the rollup, from a validated SourceAdded notice whose store path
+ * follows from its name, mode and sha256. Like a locked source, its bytes must still hash to
+ * `sha256` before it is served.
+ */
+export type SourcePath = FixedPath & { size: bigint; outputIndex: bigint; inputIndex: bigint; uploader: Address }
+
 export type NoticeIndexStatus = {
   /** Notices validated on-chain whose paths are served. */
   validated: number
-  /** Build notices not yet provable (their epoch's claim is not accepted), re-checked on each refresh. */
+  /** Build and SourceAdded notices not validated yet (their epoch's claim is not accepted, or the proof is refused), re-checked on each refresh. */
   pending: number
-  /** Outputs that give nothing to serve: vouchers, other notices, failed builds, version 1 (no references). */
+  /** Outputs that give nothing to serve: vouchers, other notices, failed builds, version 1 (no references), SourceAdded notices refused. */
   skipped: number
   paths: number
+  /** Uploaded sources whose SourceAdded notice validated on-chain and whose store path is the one its name, mode and sha256 give. */
+  sources: number
   /** Paths two validated notices give different NAR hashes for: served by neither. */
   conflicts: string[]
   lastRefresh: string | null
@@ -24,7 +38,9 @@ export type NoticeIndexStatus = {
 /**
  * The store paths that notices validated on-chain vouch for. The node's JSON-RPC is only where
  * outputs are found: each notice is decoded from its raw bytes (not the node's decoding), and a
- * path is served only once Application.validateOutput accepts that output and its proof.
+ * path is served only once Application.validateOutput accepts that output and its proof. Build
+ * notices give NAR hashes; SourceAdded notices give uploaded sources, whose store path is
+ * computed again from name, mode and sha256 and must be the notice's.
  */
 export class NoticeIndex {
   readonly #node: NodeClient
@@ -33,6 +49,11 @@ export class NoticeIndex {
   readonly #log: (line: string) => void
   readonly #paths = new Map<string, NoticePath>()
   readonly #conflicts = new Set<string>()
+  readonly #sources = new Map<string, SourcePath>()
+  /** Why a path that a SourceAdded notice names is not served: refused for good. */
+  readonly #refusedSources = new Map<string, string>()
+  /** Why a path that a SourceAdded notice names is not served yet: rebuilt on each refresh. */
+  #waitingSources = new Map<string, string>()
   /** Outputs settled for good (validated or skipped); every index below #from is. */
   readonly #settled = new Set<bigint>()
   #from = 0n
@@ -57,20 +78,31 @@ export class NoticeIndex {
     return this.#conflicts.has(hash)
   }
 
+  /** The uploaded source with this hash part, once its SourceAdded notice validated. */
+  lookupSource(hash: string): SourcePath | undefined {
+    return this.#sources.get(hash)
+  }
+
+  /** Why the SourceAdded notices that name this hash part do not vouch for it (not claimed, not valid, a wrong path). */
+  sourceRefusal(hash: string): string | undefined {
+    return this.#refusedSources.get(hash) ?? this.#waitingSources.get(hash)
+  }
+
   status(): NoticeIndexStatus {
     return {
       validated: this.#validated,
       pending: this.#pending,
       skipped: this.#skipped,
       paths: this.#paths.size - this.#conflicts.size,
+      sources: this.#sources.size,
       conflicts: [...this.#conflicts].map((h) => this.#paths.get(h)?.path ?? h),
       lastRefresh: this.#lastRefresh?.toISOString() ?? null,
     }
   }
 
   /**
-   * Reads the outputs not yet settled and validates the build notices among them. Concurrent
-   * callers share one refresh; `minAgeMs` skips it when the last one is that recent.
+   * Reads the outputs not yet settled and validates the build and SourceAdded notices among them.
+   * Concurrent callers share one refresh; `minAgeMs` skips it when the last one is that recent.
    */
   refresh(minAgeMs = 0): Promise<void> {
     if (this.#refreshing) return this.#refreshing
@@ -84,11 +116,22 @@ export class NoticeIndex {
 
   async #scan(): Promise<void> {
     let pending = 0
+    const waiting = new Map<string, string>()
     for (let offset = Number(this.#from); ; ) {
       const { outputs, totalCount } = await listOutputs(this.#node, { application: this.#application, offset, limit: 500 })
       for (const output of outputs) {
         if (this.#settled.has(output.index)) continue
-        const result = buildResultOf(output.rawData)
+        const payload = noticePayload(output.rawData)
+        const source = payload && isSourceAdded(payload) ? sourceAddedOf(payload) : undefined
+        if (source) {
+          const why = await this.#settleSource(output, source)
+          if (why) {
+            pending++
+            waiting.set(hashPart(source.storePath), why)
+          }
+          continue
+        }
+        const result = payload ? buildResultOf(payload) : undefined
         if (!result || !result.success || result.version < 2) {
           this.#skipped++
           this.#settled.add(output.index)
@@ -109,6 +152,36 @@ export class NoticeIndex {
     }
     while (this.#settled.has(this.#from)) this.#from++
     this.#pending = pending
+    this.#waitingSources = waiting
+  }
+
+  /**
+   * Validates a SourceAdded notice and checks that its store path is the one Nix gives its name,
+   * mode and sha256; settles it when it is served or refused for good. Returns why it is not
+   * served yet while it may still become valid (its epoch not claimed, or the proof refused).
+   */
+  async #settleSource(output: NodeOutput, source: SourceAdded): Promise<string | undefined> {
+    const which = `SourceAdded notice ${output.index} (input ${output.inputIndex})`
+    if (!output.siblings) return `${which} names this path, but its epoch's claim is not accepted yet: it cannot be validated on-chain`
+    const verdict = await validateNotice(this.#chain, { application: this.#application, output })
+    if (!verdict.valid) return `${which} names this path, but does not validate on-chain: ${verdict.reason}`
+    const computed = await fixedOutputPath(source).catch((error: unknown) => {
+      if (error instanceof CommandFailedError) return `none (Nix refuses the name or hash: ${error.stderr.trim()})`
+      throw error
+    })
+    this.#settled.add(output.index)
+    if (computed !== source.storePath) {
+      this.#skipped++
+      const reason = `${which} is valid on-chain, but its store path ${source.storePath} is not the one its name, mode and sha256 give: ${computed}`
+      this.#refusedSources.set(hashPart(source.storePath), reason)
+      this.#log(`refused ${reason}`)
+      return undefined
+    }
+    this.#validated++
+    const { storePath: path, name, mode, sha256, size, inputIndex, uploader } = source
+    this.#sources.set(hashPart(path), { path, name, mode, sha256, size, inputIndex, uploader, outputIndex: output.index })
+    this.#log(`validated notice ${output.index} (input ${source.inputIndex}): uploaded source ${source.storePath}, ${source.mode} sha256 ${source.sha256}`)
+    return undefined
   }
 
   #add(path: NoticePath): void {
@@ -127,14 +200,34 @@ export class NoticeIndex {
 
 const noticeSelector = toFunctionSelector('Notice(bytes)')
 
-/** The BuildResult in a notice's raw output bytes, or undefined for any other output. */
-function buildResultOf(rawData: Hex): BuildResult | undefined {
+/** A notice's payload from its raw output bytes, or undefined for any other output. */
+function noticePayload(rawData: Hex): Hex | undefined {
   try {
     if (slice(rawData, 0, 4) !== noticeSelector) return undefined
     const [payload] = decodeAbiParameters([{ type: 'bytes' }], slice(rawData, 4))
+    return payload
+  } catch {
+    // Not a notice at all (a voucher, or malformed bytes): nothing to serve from it.
+    return undefined
+  }
+}
+
+/** The BuildResult in a notice's payload, or undefined when it is some other notice. */
+function buildResultOf(payload: Hex): BuildResult | undefined {
+  try {
     return decodeBuildResult(payload)
   } catch {
     // Not a Cartenix build notice (an application may emit others): nothing to serve from it.
+    return undefined
+  }
+}
+
+/** The SourceAdded in a notice's payload (its kind is 128), or undefined when it does not decode. */
+function sourceAddedOf(payload: Hex): SourceAdded | undefined {
+  try {
+    return decodeSourceAdded(payload)
+  } catch {
+    // Kind 128 but not the SourceAdded layout: another application's notice, nothing to serve from it.
     return undefined
   }
 }

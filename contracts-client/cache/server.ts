@@ -10,7 +10,7 @@ import { NarMismatchError, UpstreamError } from '../errors/cache.ts'
 import type { FixedPath } from './fixed.ts'
 import { flatFileSha256, NarTooLargeError, spoolNar, type SpooledNar } from './nar.ts'
 import { hashPart, renderNarInfo, type CachePath } from './narinfo.ts'
-import type { NoticeIndex, NoticeIndexStatus } from './notices.ts'
+import type { NoticeIndex, NoticeIndexStatus, SourcePath } from './notices.ts'
 import type { NarInfoSigner } from './signing.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -41,7 +41,8 @@ const narPattern = /^([0-9a-df-np-sv-z]{32})\.nar$/
 /**
  * The gateway as a hono app: the Nix binary cache protocol (`/nix-cache-info`, `/<hash>.narinfo`,
  * `/nar/<hash>.nar`), serving a path only when a notice validated on-chain vouches for it, or when
- * it is a locked fixed-output path whose content has its fixed hash. NAR bytes come from the
+ * it is a fixed-output path whose content has its fixed hash: a locked one, or a source uploaded
+ * through the rollup whose SourceAdded notice validated on-chain. NAR bytes come from the
  * untrusted upstream and are spooled and hashed in full before the first byte is sent.
  */
 export function createCacheApp(options: CacheGatewayOptions & { spoolDir: string }) {
@@ -82,11 +83,14 @@ export function createCacheApp(options: CacheGatewayOptions & { spoolDir: string
     return spooled
   }
 
-  /** Fetches a locked fixed-output path's NAR and checks its content against the fixed hash. */
-  async function checkFixed(fixed: FixedPath): Promise<CachePath> {
+  /**
+   * Fetches a fixed-output path's NAR and checks its content against the fixed hash: a locked
+   * one, or an uploaded source's, whose notice also bounds the NAR's size.
+   */
+  async function checkFixed(fixed: FixedPath | SourcePath): Promise<CachePath> {
     const known = checkedFixed.get(hashPart(fixed.path))
     if (known) return known
-    const spooled = await fetchNar(fixed.path, options.maxFixedNarBytes ?? 8n << 30n)
+    const spooled = await fetchNar(fixed.path, 'outputIndex' in fixed ? sourceNarBound(fixed) : (options.maxFixedNarBytes ?? 8n << 30n))
     try {
       const content = fixed.mode === 'recursive' ? spooled.sha256 : await flatFileSha256(spooled.file)
       if (!content) throw new NarMismatchError({ storePath: fixed.path, what: 'its NAR', expected: 'one regular file (a flat fixed-output path)', got: 'something else' })
@@ -95,23 +99,37 @@ export function createCacheApp(options: CacheGatewayOptions & { spoolDir: string
       }
       const entry: CachePath = { path: fixed.path, narHash: `0x${spooled.sha256.toString('hex')}`, narSize: spooled.size, references: [] }
       checkedFixed.set(hashPart(fixed.path), entry)
-      log(`checked fixed-output ${fixed.path} against the locked sha256 ${fixed.sha256}`)
+      if ('outputIndex' in fixed) log(`checked uploaded source ${fixed.path} against the ${fixed.mode} sha256 ${fixed.sha256} of SourceAdded notice ${fixed.outputIndex}`)
+      else log(`checked fixed-output ${fixed.path} against the locked sha256 ${fixed.sha256}`)
       return entry
     } finally {
       await rm(spooled.file, { force: true })
     }
   }
 
-  /** What the gateway may say of a hash part: a validated notice path, a checked fixed path, or nothing. */
-  async function resolve(hash: string): Promise<{ entry: CachePath; kind: 'notice' | 'fixed' } | { reason: string }> {
+  type Resolved = { entry: CachePath; kind: 'notice' | 'fixed' | 'source' }
+
+  /** A validated build notice's path, a locked fixed path, or an uploaded source, its hash checked. */
+  async function known(hash: string): Promise<Resolved | undefined> {
     const fromNotice = options.notices.lookup(hash)
     if (fromNotice) return { entry: fromNotice, kind: 'notice' }
     const fixed = options.fixed.get(hash)
     if (fixed) return { entry: await checkFixed(fixed), kind: 'fixed' }
+    const source = options.notices.lookupSource(hash)
+    if (source) return { entry: await checkFixed(source), kind: 'source' }
+    return undefined
+  }
+
+  /** What the gateway may say of a hash part: a path it vouches for, or why not. */
+  async function resolve(hash: string): Promise<Resolved | { reason: string }> {
+    const first = await known(hash)
+    if (first) return first
     await options.notices.refresh(options.refreshIntervalMs ?? 1000)
-    const fresh = options.notices.lookup(hash)
-    if (fresh) return { entry: fresh, kind: 'notice' }
+    const fresh = await known(hash)
+    if (fresh) return fresh
     if (options.notices.isConflicted(hash)) return { reason: 'validated notices disagree on this path' }
+    const refusal = options.notices.sourceRefusal(hash)
+    if (refusal) return { reason: refusal }
     return { reason: 'no notice validated on-chain vouches for this path, and no lock fixes it' }
   }
 
@@ -164,7 +182,7 @@ export function createCacheApp(options: CacheGatewayOptions & { spoolDir: string
       const stream = createReadStream(spooled.file, { highWaterMark: 1 << 20 })
       stream.once('close', () => void rm(spooled.file, { force: true }))
       served.nar++
-      log(`served ${found.entry.path} (${spooled.size} bytes, ${found.kind === 'notice' ? 'validated notice' : 'locked fixed hash'}, NAR hash checked)`)
+      log(`served ${found.entry.path} (${spooled.size} bytes, ${servedBecause[found.kind]}, NAR hash checked)`)
       return new Response(Readable.toWeb(stream) as ReadableStream, {
         status: 200,
         headers: { 'content-type': 'application/x-nix-nar', 'content-length': String(spooled.size) },
@@ -180,6 +198,14 @@ export function createCacheApp(options: CacheGatewayOptions & { spoolDir: string
 
   return { app, status }
 }
+
+const servedBecause = { notice: 'validated notice', fixed: 'locked fixed hash', source: 'uploaded source, SourceAdded notice validated' } as const
+
+/**
+ * The most bytes an uploaded source's NAR can have: its notice's size is the NAR's (recursive)
+ * or the file's, which a NAR frames in under 160 bytes (flat).
+ */
+const sourceNarBound = (source: SourcePath) => (source.mode === 'recursive' ? source.size : source.size + 160n)
 
 const nix32 = (hex: string) => `sha256:${bytesToNix32(Buffer.from(hex.replace(/^0x/, ''), 'hex'))}`
 

@@ -2,18 +2,25 @@
  * `cartenix cache` against a real devnet (anvil, the v2.2.0 contracts, the dev node, the back end)
  * and real Nix: an empty chroot store substitutes hello through the gateway only once the chain
  * has validated its notice, a tampered upstream is refused, and a path nobody vouches for is 404.
+ * Then sources uploaded through the rollup: served once their SourceAdded notice validates and
+ * their bytes hash to its sha256, never from a tampered upstream, nor from a node that lies.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { sha256, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
+import { uploadSource, type UploadSourceReturnType } from '../../contracts-client/actions/uploadSource.ts'
 import type { BuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { encodeSourceAdded, type SourceAdded } from '../../contracts-client/abi/sourceUpload.ts'
 import { lockedFixedPaths } from '../../contracts-client/cache/fixed.ts'
 import { hashPart } from '../../contracts-client/cache/narinfo.ts'
 import { NoticeIndex } from '../../contracts-client/cache/notices.ts'
@@ -23,7 +30,7 @@ import { parseUpstream } from '../../contracts-client/cache/upstream.ts'
 import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { runNix } from '../../dapp/nix/env.ts'
 import { bytesToNix32, hexToNarHash } from '../../dapp/nix/hash.ts'
-import { fixedOutputPath } from '../../dapp/nix/store.ts'
+import { addFixed, fixedOutputPath, invalidPaths, narHash } from '../../dapp/nix/store.ts'
 import { readSourceLock } from '../../image/sources.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { CommandFailedError, exec } from '../../scripts/lib/exec.ts'
@@ -91,6 +98,25 @@ function substitute(root: string, path: string, substituter: string, key = publi
 const isValidIn = (root: string, path: string) =>
   runNix('nix-store', ['--store', `local?root=${root}`, '--check-validity', path]).then(() => true, () => false)
 
+/**
+ * A `file://` binary cache at `dir` holding the NARs of these paths (from this host's store) with
+ * one byte changed in each, 200 bytes before its end.
+ */
+async function writeTamperedCache(dir: string, paths: string[]): Promise<void> {
+  await mkdir(join(dir, 'nar'), { recursive: true })
+  for (const path of paths) {
+    const nar = join(dir, 'nar', `${hashPart(path)}.nar`)
+    await exec('sh', ['-c', 'nix-store --dump "$1" > "$2"', 'sh', path, nar])
+    const handle = await open(nar, 'r+')
+    const { size } = await handle.stat()
+    const byte = Buffer.alloc(1)
+    await handle.read(byte, 0, 1, size - 200)
+    await handle.write(Buffer.from([(byte[0] ?? 0) ^ 0x20]), 0, 1, size - 200)
+    await handle.close()
+    await writeFile(join(dir, `${hashPart(path)}.narinfo`), `StorePath: ${path}\nURL: nar/${hashPart(path)}.nar\nCompression: none\n`)
+  }
+}
+
 const get = (url: string) => fetch(url).then(async (response) => ({ status: response.status, text: await response.text() }))
 
 describe('cartenix cache', () => {
@@ -154,20 +180,9 @@ describe('cartenix cache', () => {
 
   it('refuses a tampered upstream NAR before serving a byte: Nix installs nothing', async () => {
     const upstream = join(scratch, 'tampered-cache')
-    await mkdir(join(upstream, 'nar'), { recursive: true })
     const [source] = await readSourceLock()
     const tarball = await fixedOutputPath({ name: source?.name ?? '', sha256: source?.sha256 ?? '', mode: 'flat' })
-    for (const path of [hello, tarball, ...(result.closure ?? []).map((c) => c.path)]) {
-      const nar = join(upstream, 'nar', `${hashPart(path)}.nar`)
-      await exec('sh', ['-c', 'nix-store --dump "$1" > "$2"', 'sh', path, nar])
-      const handle = await open(nar, 'r+')
-      const { size } = await handle.stat()
-      const byte = Buffer.alloc(1)
-      await handle.read(byte, 0, 1, size - 200)
-      await handle.write(Buffer.from([(byte[0] ?? 0) ^ 0x20]), 0, 1, size - 200)
-      await handle.close()
-      await writeFile(join(upstream, `${hashPart(path)}.narinfo`), `StorePath: ${path}\nURL: nar/${hashPart(path)}.nar\nCompression: none\n`)
-    }
+    await writeTamperedCache(upstream, [hello, tarball, ...(result.closure ?? []).map((c) => c.path)])
     const notices = new NoticeIndex({ node: createNodeClient({ url: `${devnet.nodeUrl}/rpc` }), chain: clients(devnet).publicClient, application: devnet.deployment.application })
     tamperedGateway = await startCacheGateway({
       notices,
@@ -258,6 +273,205 @@ describe('cartenix cache', () => {
       } finally {
         await second.close()
       }
+    }
+  })
+})
+
+/** Removes these paths from this host's store if they are there (the host back end adds uploads to it). */
+async function forget(paths: readonly string[]): Promise<void> {
+  const invalid = await invalidPaths(paths)
+  const valid = paths.filter((p) => !invalid.has(p))
+  if (valid.length > 0) await runNix('nix-store', ['--delete', ...valid])
+}
+
+/**
+ * The node's JSON-RPC through a proxy that answers one notice's payload as another of the same
+ * length, in its raw bytes and in the node's decoding: a node that lies about what was emitted.
+ */
+async function startLyingNode(from: Hex, to: Hex): Promise<{ url: string; lies: () => number; close: () => Promise<void> }> {
+  const pattern = new RegExp(from.slice(2), 'gi')
+  let lies = 0
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      fetch(`${devnet.nodeUrl}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+        .then(async (answer) => {
+          const text = (await answer.text()).replace(pattern, () => {
+            lies++
+            return to.slice(2)
+          })
+          response.writeHead(answer.status, { 'content-type': 'application/json' }).end(text)
+        })
+        .catch((error: unknown) => response.writeHead(502).end(String(error)))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}/rpc`, lies: () => lies, close: () => new Promise((resolve) => server.close(() => resolve())) }
+}
+
+type Uploaded = UploadSourceReturnType & { notice: NonNullable<UploadSourceReturnType['notice']> }
+
+describe('cartenix cache, sources uploaded through the rollup', () => {
+  // Random bytes, so that this host's store (which the host back end shares) lacks them.
+  const tag = randomBytes(4).toString('hex')
+  const flat = { name: `cartenix-cache-test-${tag}.bin`, data: new Uint8Array(randomBytes(4096)) }
+  const tree = { name: `cartenix-cache-tree-${tag}`, data: new Uint8Array(), text: randomBytes(1500).toString('hex') }
+  let flatUpload: Uploaded
+  let treeUpload: Uploaded
+  const added: string[] = []
+
+  afterAll(async () => {
+    await forget(added)
+  })
+
+  async function upload(name: string, data: Uint8Array, mode: 'flat' | 'recursive'): Promise<Uploaded> {
+    const uploaded = await uploadSource(clients(devnet).walletClient, createNodeClient({ url: `${devnet.nodeUrl}/rpc` }), {
+      application: devnet.deployment.application, inputBox: devnet.deployment.inputBox, inspectUrl: `${devnet.nodeUrl}/inspect`, name, mode, data,
+    })
+    added.push(uploaded.storePath)
+    expect(uploaded.alreadyPresent).toBe(false)
+    expect(uploaded.storePath).toBe(await fixedOutputPath({ name, mode, sha256: sha256(data).slice(2) }))
+    const { notice } = uploaded
+    if (!notice) throw new Error(`the upload of ${name} ended without a SourceAdded notice`)
+    expect(notice.source).toMatchObject({ name, mode, sha256: sha256(data).slice(2), storePath: uploaded.storePath })
+    expect(notice.siblings).toBeNull()
+    return { ...uploaded, notice }
+  }
+
+  /** Asks for the narinfo until the gateway's reason names the notice (it re-reads the node at most once a second). */
+  async function expectNotClaimed(uploaded: Uploaded): Promise<void> {
+    const hash = hashPart(uploaded.storePath)
+    const reason = `SourceAdded notice ${uploaded.notice.index} (input ${uploaded.notice.inputIndex}) names this path, but its epoch's claim is not accepted yet`
+    const answer = await waitFor(`the gateway to read notice ${uploaded.notice.index}`, async () => {
+      const answer = await get(`${gateway.url}/${hash}.narinfo`)
+      expect(answer.status).toBe(404)
+      return answer.text.includes(reason) ? answer : undefined
+    }, 5000)
+    expect(answer.text).toContain(reason)
+    const nar = await get(`${gateway.url}/nar/${hash}.nar`)
+    expect(nar.status).toBe(404)
+    expect(nar.text).toContain(reason)
+  }
+
+  it('are 404 with the reason until their epoch is claimed', async () => {
+    // Each is asked for right after its own input: with autoMine off, no block closes its epoch before.
+    flatUpload = await upload(flat.name, flat.data, 'flat')
+    await expectNotClaimed(flatUpload)
+    const dir = join(scratch, `tree-${tag}`)
+    await mkdir(join(dir, 'sub'), { recursive: true })
+    await writeFile(join(dir, 'data.txt'), tree.text)
+    await writeFile(join(dir, 'sub', 'readme'), 'uploaded through the rollup\n')
+    // The NAR's length fields are binary: written to a file, not read back as text.
+    await exec('sh', ['-c', 'nix-store --dump "$1" > "$2"', 'sh', dir, `${dir}.nar`])
+    tree.data = new Uint8Array(await readFile(`${dir}.nar`))
+    treeUpload = await upload(tree.name, tree.data, 'recursive')
+    await expectNotClaimed(treeUpload)
+    expect(await fetch(`${gateway.url}/cartenix/status`).then((r) => r.json())).toMatchObject({ notices: { sources: 0 } })
+  })
+
+  it('are served once the claim is accepted: an empty store substitutes each with the notice\'s hash', async () => {
+    await clients(devnet).publicClient.request({ method: 'anvil_mine' as never, params: [`0x${(epochLength * 2).toString(16)}`] as never })
+    for (const uploaded of [flatUpload, treeUpload]) await waitForProof(devnet, Number(uploaded.notice.index))
+    for (const uploaded of [flatUpload, treeUpload]) {
+      const narinfo = await waitFor(`the narinfo of ${uploaded.storePath}`, async () => {
+        const answer = await get(`${gateway.url}/${hashPart(uploaded.storePath)}.narinfo`)
+        return answer.status === 404 ? undefined : answer
+      }, 5000)
+      expect(narinfo.status).toBe(200)
+      expect(narinfo.text).toContain(`StorePath: ${uploaded.storePath}\n`)
+      expect(narinfo.text).toContain(`NarHash: ${await narHash(uploaded.storePath)}\n`)
+      expect(narinfo.text).toContain('References: \n')
+      expect(narinfo.text).not.toContain('Deriver:')
+      expect(narinfo.text).toMatch(/\nSig: cartenix-test-1:[A-Za-z0-9+/]{86}==\n$/)
+      const source = uploaded.notice.source
+      expect(gateway.log.join('\n')).toContain(`checked uploaded source ${uploaded.storePath} against the ${source.mode} sha256 ${source.sha256} of SourceAdded notice ${uploaded.notice.index}`)
+    }
+    // A recursive source's sha256 is its NAR's: the NAR hash the narinfo gives.
+    expect(await get(`${gateway.url}/${hashPart(treeUpload.storePath)}.narinfo`).then((a) => a.text)).toContain(
+      `NarHash: sha256:${bytesToNix32(Buffer.from(treeUpload.sha256, 'hex'))}\nNarSize: ${tree.data.length}\n`,
+    )
+
+    const root = join(scratch, 'uploads-store')
+    for (const uploaded of [flatUpload, treeUpload]) {
+      expect(await isValidIn(root, uploaded.storePath)).toBe(false)
+      await substitute(root, uploaded.storePath, gateway.url)
+      const { stdout } = await runNix('nix-store', ['--store', `local?root=${root}`, '--query', '--hash', uploaded.storePath])
+      expect(stdout.trim()).toBe(await narHash(uploaded.storePath))
+      expect(gateway.log.join('\n')).toContain(`served ${uploaded.storePath} (`)
+    }
+    const file = await readFile(join(root, flatUpload.storePath))
+    expect(createHash('sha256').update(file).digest('hex')).toBe(flatUpload.notice.source.sha256)
+    expect(Buffer.compare(file, Buffer.from(flat.data))).toBe(0)
+    expect(await readFile(join(root, treeUpload.storePath, 'data.txt'), 'utf8')).toBe(tree.text)
+    expect(await readFile(join(root, treeUpload.storePath, 'sub', 'readme'), 'utf8')).toBe('uploaded through the rollup\n')
+    const status = await fetch(`${gateway.url}/cartenix/status`).then((r) => r.json())
+    expect(status).toMatchObject({ notices: { sources: 2, pending: 0 }, served: { refused: 0 } })
+  })
+
+  it('are refused from an upstream whose bytes are not the notice\'s sha256: Nix installs nothing', async () => {
+    const upstream = join(scratch, 'tampered-uploads')
+    await writeTamperedCache(upstream, [flatUpload.storePath, treeUpload.storePath])
+    const log: string[] = []
+    const notices = new NoticeIndex({ node: createNodeClient({ url: `${devnet.nodeUrl}/rpc` }), chain: clients(devnet).publicClient, application: devnet.deployment.application })
+    const tampered = await startCacheGateway({ notices, fixed: await lockedFixedPaths(), upstream: parseUpstream(`file://${upstream}`)!, signer: await loadSigner(join(scratch, 'secret.key')), log: (line) => log.push(line) })
+    try {
+      const refusedFlat = await get(`${tampered.url}/${hashPart(flatUpload.storePath)}.narinfo`)
+      expect(refusedFlat.status).toBe(502)
+      expect(refusedFlat.text).toContain(`The upstream's NAR of ${flatUpload.storePath} is not the validated one: the sha256 of its file is `)
+      expect(refusedFlat.text).toContain(`, expected ${flatUpload.sha256}`)
+      const refusedTree = await get(`${tampered.url}/nar/${hashPart(treeUpload.storePath)}.nar`)
+      expect(refusedTree.status).toBe(502)
+      expect(refusedTree.text).toContain(`The upstream's NAR of ${treeUpload.storePath} is not the validated one: the sha256 of its NAR is `)
+      expect(log.join('\n')).toContain(`refused /nar/${hashPart(treeUpload.storePath)}.nar: The upstream's NAR of ${treeUpload.storePath} is not the validated one`)
+
+      const root = join(scratch, 'tampered-uploads-store')
+      for (const uploaded of [flatUpload, treeUpload]) {
+        const failed = await substitute(root, uploaded.storePath, tampered.url).catch((error: unknown) => error)
+        expect(failed).toBeInstanceOf(CommandFailedError)
+        expect(await isValidIn(root, uploaded.storePath)).toBe(false)
+        expect(existsSync(join(root, uploaded.storePath))).toBe(false)
+      }
+      expect(tampered.status().served).toMatchObject({ narinfo: 0, nar: 0 })
+      expect(tampered.status().notices.sources).toBe(2)
+    } finally {
+      await tampered.close()
+    }
+  })
+
+  it('are not taken from a node that lies about a SourceAdded notice: it does not validate on-chain', async () => {
+    // Another file of the same name in this host's store: if the gateway believed the lie, its
+    // bytes would pass the hash check, and it would be served.
+    const other = join(scratch, `other-${tag}`, flat.name)
+    await mkdir(join(scratch, `other-${tag}`))
+    const otherData = randomBytes(4096)
+    await writeFile(other, otherData)
+    const otherPath = await addFixed(other, 'flat')
+    added.push(otherPath)
+    const honest = flatUpload.notice
+    if (honest.decoded.type !== 'Notice') throw new Error('the SourceAdded output is not a notice')
+    const lie: SourceAdded = { ...honest.source, sha256: createHash('sha256').update(otherData).digest('hex'), storePath: otherPath }
+    const node = await startLyingNode(honest.decoded.payload, encodeSourceAdded(lie))
+    const log: string[] = []
+    const notices = new NoticeIndex({ node: createNodeClient({ url: node.url }), chain: clients(devnet).publicClient, application: devnet.deployment.application })
+    const lied = await startCacheGateway({ notices, fixed: await lockedFixedPaths(), upstream: parseUpstream('store')!, signer: await loadSigner(join(scratch, 'secret.key')), log: (line) => log.push(line) })
+    try {
+      const answer = await get(`${lied.url}/${hashPart(otherPath)}.narinfo`)
+      expect(node.lies()).toBeGreaterThan(0)
+      expect(answer.status).toBe(404)
+      expect(answer.text).toContain(`SourceAdded notice ${honest.index} (input ${honest.inputIndex}) names this path, but does not validate on-chain: InvalidOutputsMerkleRoot`)
+      expect((await get(`${lied.url}/nar/${hashPart(otherPath)}.nar`)).status).toBe(404)
+      // The honest notice, hidden by the lie, vouches for nothing through this node.
+      expect((await get(`${lied.url}/${hashPart(flatUpload.storePath)}.narinfo`)).status).toBe(404)
+      expect(lied.status()).toMatchObject({ notices: { sources: 1, pending: 1 }, served: { narinfo: 0, nar: 0 } })
+      // Through the honest node, the other file is a path nobody vouches for.
+      const unknown = await get(`${gateway.url}/${hashPart(otherPath)}.narinfo`)
+      expect(unknown.status).toBe(404)
+      expect(unknown.text).toContain('no notice validated on-chain vouches for this path')
+    } finally {
+      await lied.close()
+      await node.close()
     }
   })
 })

@@ -13,8 +13,9 @@ export const cacheUsage = `cartenix cache --key FILE --upstream SOURCE [--port N
 A Nix binary cache that serves only what the chain has validated. A store path is served when
 a Cartenix build notice that Application.validateOutput accepts (against a claim the consensus
 accepted) vouches for it, with that notice's NAR hash, size and references; or when it is a
-fixed-output path of this checkout's locks (a source, the seed) whose content has the locked
-hash. NAR bytes come from the untrusted upstream and are hashed in full, and compared with the
+fixed-output path whose content has its fixed hash: one of this checkout's locks (a source, the
+seed), or a source uploaded through the rollup whose SourceAdded notice validateOutput accepts
+and whose store path follows from the notice's name, mode and sha256. NAR bytes come from the untrusted upstream and are hashed in full, and compared with the
 validated hash, before the first byte is sent; a mismatch is refused (502, and a line on stderr).
 Every narinfo is signed with your key, so Nix keeps require-sigs on. Runs until Ctrl-C.
 
@@ -59,7 +60,7 @@ export async function cacheCommand(argv: string[]): Promise<number> {
     console.log(`  public key    ${status.publicKey}`)
     console.log(`  upstream      ${status.upstream} (untrusted: every NAR is hashed before it is served)`)
     console.log(`  application   ${status.application}`)
-    console.log(`  validated     ${n.validated} notices, ${n.paths} paths (${n.pending} notices not claimed yet); ${status.fixedPaths} locked fixed-output paths`)
+    console.log(`  validated     ${n.validated} notices, ${n.paths} paths, ${n.sources} uploaded sources (${n.pending} notices not claimed yet); ${status.fixedPaths} locked fixed-output paths`)
     console.log(`nix.conf:\n  substituters = ${gateway.url}\n  trusted-public-keys = ${status.publicKey}`)
   }
   await new Promise<void>((resolve) => {
