@@ -79,7 +79,8 @@ export type ImageOptions = {
 export type ImageResult = { rootfs: string; ext2: string; rootfsBytes: number; ext2Bytes: number; ext2Sha256: string }
 
 async function duBytes(path: string): Promise<number> {
-  const { stdout } = await exec('du', ['-sb', path])
+  // -x: not into what a chroot of the tree has mounted (/proc, /dev).
+  const { stdout } = await exec('du', ['-sbx', path])
   return Number(stdout.split('\t')[0])
 }
 
