@@ -172,6 +172,7 @@ describe('the web page against a devnet', () => {
     await page.locator('#build-outcome').waitFor({ timeout: 5 * 60_000 })
     expect(await text(page, '#build-outcome')).toBe('the build failed')
     expect(await text(page, '#reports .log')).toContain('cartenix-expected-failure')
+    expect(await text(page, '#reports .reason')).toBe('build-failed')
     await page.locator('#validated').waitFor({ timeout: 5 * 60_000 })
     await shoot(page, '8-build-failed')
     await page.close()
@@ -273,6 +274,9 @@ describe('the web page against a devnet', () => {
         `Chunk 0 of 3 joined the upload of ${name}: after it the machine held 1 of the 3 chunks (the source becomes ${storePath} once it has them all and their sha256 is the one declared).`,
       )
       expect(await page.locator('#notice, #not-accepted, #verdict').count()).toBe(0)
+      // Progress is no failure: its report's type is shown plainly, not as a reason in red.
+      expect(await text(page, '#reports .kind')).toBe('upload-progress')
+      expect(await page.locator('#reports .reason').count()).toBe(0)
       await shoot(page, '13-upload-chunk')
 
       // Another source, its first chunk tampered with on the way: the chunk that completes it is rejected.

@@ -155,6 +155,9 @@ async function renderUpload(body: HTMLElement, connection: Connection, request: 
   )
 }
 
+/** Report types that say something went wrong (dapp/): shown as a reason, in red; the others (built, upload-progress, source-added) are not. */
+const failureTypes = new Set(['rejected', 'failed', 'build-failed'])
+
 /** Reports exactly as the back end wrote them, with the reason first when there is one. */
 function renderReports(reports: readonly DecodedReport[]): HTMLElement {
   return h('section', { id: 'reports' },
@@ -164,7 +167,7 @@ function renderReports(reports: readonly DecodedReport[]): HTMLElement {
       const log = typeof json?.log === 'string' ? json.log : typeof json?.logTail === 'string' ? json.logTail : undefined
       return h('article', { class: 'report' },
         typeof json?.reason === 'string' || typeof json?.type === 'string'
-          ? h('p', { class: 'reason' }, [json?.type, json?.reason].filter((part) => typeof part === 'string').join(': '))
+          ? h('p', { class: typeof json?.reason === 'string' || failureTypes.has(String(json?.type)) ? 'reason' : 'kind' }, [json?.type, json?.reason].filter((part) => typeof part === 'string').join(': '))
           : null,
         log ? h('pre', { class: 'log' }, log) : null,
         typeof json?.reason === 'string' || log
