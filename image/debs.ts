@@ -88,12 +88,15 @@ export async function privateApt(archive: DebArchive): Promise<string[]> {
   return apt
 }
 
+/** One field of a Debian control stanza (a Packages record, a dpkg status entry). */
+export const controlField = (stanza: string, key: string): string | undefined => new RegExp(`^${key}: (.*)$`, 'm').exec(stanza)?.[1]
+
 /** The exact record (version, file, sha256, size) of each named package, as the mirror has it today. */
 export async function describeDebs(apt: readonly string[], arch: string, names: readonly string[]): Promise<DebPackage[]> {
   const packages: DebPackage[] = []
   for (const name of names) {
     const { stdout: record } = await exec('apt-cache', [...apt, 'show', '--no-all-versions', `${name}:${arch}`])
-    const field = (key: string) => new RegExp(`^${key}: (.*)$`, 'm').exec(record)?.[1]
+    const field = (key: string) => controlField(record, key)
     packages.push(debPackage.parse({ package: name, version: field('Version'), filename: field('Filename'), sha256: field('SHA256'), size: Number(field('Size')) }))
   }
   return packages.sort((a, b) => a.package.localeCompare(b.package))

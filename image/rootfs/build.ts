@@ -207,7 +207,8 @@ const volatilePaths = [
   'nix/var/log/nix/drvs', // build logs
   'nix/var/nix/temproots',
   'nix/var/nix/gc-socket',
-  'nix/var/nix/gcroots/auto', // --out-link roots of earlier runs
+  'nix/var/nix/db/db.sqlite-wal',
+  'nix/var/nix/db/db.sqlite-shm',
   'tmp',
   'var/tmp',
   'root/.cache',
@@ -247,11 +248,8 @@ async function packImage(roots: ImageRoots, log: (line: string) => void): Promis
     throw new Error(`Cannot mount an overlay of ${rootfsDir} to pack the image (${String(cause)}); this needs root and a kernel with overlayfs`)
   })
   try {
-    for (const path of volatilePaths) await rm(join(merged, path), { recursive: true, force: true })
-    for (const dir of ['tmp', 'var/tmp']) {
-      await mkdir(join(merged, dir))
-      await exec('chmod', ['1777', join(merged, dir)])
-    }
+    // --out-link roots of earlier runs would keep what they point to; the image has its own.
+    await rm(join(merged, 'nix/var/nix/gcroots/auto'), { recursive: true, force: true })
     const rootsDir = join(merged, 'nix/var/nix/gcroots/cartenix')
     await mkdir(rootsDir, { recursive: true })
     for (const path of [...roots.paths, ...roots.derivations]) await symlink(path, join(rootsDir, basename(path)))
@@ -273,7 +271,12 @@ async function packImage(roots: ImageRoots, log: (line: string) => void): Promis
     } finally {
       await chroot.release()
     }
-    for (const path of ['nix/var/nix/db/db.sqlite-wal', 'nix/var/nix/db/db.sqlite-shm', 'nix/var/nix/temproots', 'nix/var/nix/gc-socket']) await rm(join(merged, path), { recursive: true, force: true })
+    // After Nix has run: it makes some of them again (temporary roots, its socket).
+    for (const path of volatilePaths) await rm(join(merged, path), { recursive: true, force: true })
+    for (const dir of ['tmp', 'var/tmp']) {
+      await mkdir(join(merged, dir))
+      await exec('chmod', ['1777', join(merged, dir)])
+    }
 
     const { stdout: census } = await exec('bash', ['-c', 'find "$1" -xdev -printf "%y %s\\n"', 'find', merged])
     let bytes = 0

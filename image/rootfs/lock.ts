@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { exec } from '../../scripts/lib/exec.ts'
 import { imageDir } from '../../dapp/nix/env.ts'
-import { debPackage, essentialPackages, fetchPinnedDeb, privateApt, resolveDebClosure, type LockRefresh } from '../debs.ts'
+import { controlField, debPackage, essentialPackages, fetchPinnedDeb, privateApt, resolveDebClosure, type LockRefresh } from '../debs.ts'
 
 export const treeLockSchema = z.object({
   arch: z.literal('riscv64'),
@@ -91,7 +91,7 @@ export async function installedPackages(rootfs: string): Promise<Map<string, str
   const status = await readFile(join(rootfs, 'var/lib/dpkg/status'), 'utf8')
   const installed = new Map<string, string>()
   for (const stanza of status.split(/\n\n+/)) {
-    const field = (key: string) => new RegExp(`^${key}: (.*)$`, 'm').exec(stanza)?.[1]
+    const field = (key: string) => controlField(stanza, key)
     const name = field('Package')
     if (name && field('Status')?.endsWith(' installed')) installed.set(name, field('Version') ?? '')
   }

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exec } from '../../scripts/lib/exec.ts'
 import { cacheDir } from '../../scripts/lib/cache.ts'
-import { describeDebs, fetchPinnedDeb, privateApt, type DebPackage, type LockRefresh } from '../debs.ts'
+import { controlField, describeDebs, fetchPinnedDeb, privateApt, type DebPackage, type LockRefresh } from '../debs.ts'
 
 export type VmLock = { arch: 'riscv64'; suite: string; mirror: string; roots: string[]; packages: DebPackage[] }
 
@@ -55,7 +55,7 @@ export async function resolveVmLock(base: Pick<VmLock, 'arch' | 'suite' | 'mirro
     // A metapackage (linux-image-riscv64) is followed to the versioned package it depends on.
     for (;;) {
       const { stdout: record } = await exec('apt-cache', [...apt, 'show', '--no-all-versions', `${name}:${base.arch}`])
-      const installedSize = Number(/^Installed-Size: (.*)$/m.exec(record)?.[1] ?? '0')
+      const installedSize = Number(controlField(record, 'Installed-Size') ?? '0')
       const dep = /^linux-image-[a-z0-9]+$/.test(name) ? /^Depends: (linux-image-[^ ,]+)/m.exec(record)?.[1] : undefined
       if (!dep || installedSize >= 100) break
       name = dep
