@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api'
 
 register()
-await import('../contracts-client/cli/main.ts')
+await import('../scripts/cli/main.ts')

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { BuildResult } from '../contracts-client/abi/buildResult.ts'
+import type { BuildResult } from './protocol/buildResult.ts'
 import { ResultLedger } from './results.ts'
 
 const result = (name: string, inputIndex: bigint): BuildResult => ({

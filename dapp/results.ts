@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
-import { decodeBuildResult, encodeBuildResult, type BuildResult } from '../contracts-client/abi/buildResult.ts'
+import { decodeBuildResult, encodeBuildResult, type BuildResult } from './protocol/buildResult.ts'
 
 /**
  * The results this back end has published, by drvPath. A result is staged while its input is

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import type { SourceMode } from '../contracts-client/abi/sourceUpload.ts'
+import type { SourceMode } from './protocol/sourceUpload.ts'
 
 /** What identifies an upload in progress: who sends it, and the source's name, mode and hash. */
 export type UploadKey = { uploader: string; name: string; mode: SourceMode; sha256: string }

@@ -1,30 +1,15 @@
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
+/**
+ * Puts the locked upstream sources into the host's store: downloaded from Debian's source
+ * packages, checked against the lock's sha256, added as fixed-output paths.
+ */
+import { copyFile, mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { z } from 'zod'
-import { exec, CommandFailedError } from '../scripts/lib/exec.ts'
-import { cacheDir } from '../scripts/lib/cache.ts'
-import { imageDir, repoRoot } from '../dapp/nix/env.ts'
-import { addFixed, fixedOutputPath, invalidPaths } from '../dapp/nix/store.ts'
-import { HashMismatchError, sha256File } from './debs.ts'
-
-export const lockedSource = z.object({
-  /** The file name as Nix names it (the FOD's name), e.g. `hello-2.10.tar.gz`. */
-  name: z.string().regex(/^[A-Za-z0-9+\-._?=][A-Za-z0-9+\-._?=]*$/, 'a valid store path name'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits'),
-  /** Where upstream publishes these exact bytes. */
-  urls: z.array(z.string().url()).min(1),
-  /** The Debian source package whose upstream tarball is the same file. */
-  debian: z.object({ source: z.string(), version: z.string(), file: z.string() }),
-})
-export type LockedSource = z.infer<typeof lockedSource>
-
-export const sourceLock = z.object({ sources: z.array(lockedSource).min(1) })
-
-export const sourceLockPath = join(imageDir, 'sources.lock.json')
-
-export async function readSourceLock(): Promise<LockedSource[]> {
-  return sourceLock.parse(JSON.parse(await readFile(sourceLockPath, 'utf8'))).sources
-}
+import { exec, CommandFailedError } from '../dapp/lib/exec.ts'
+import { artefactsDir } from './host/artefacts.ts'
+import { repoRoot } from '../dapp/lib/paths.ts'
+import { addFixed, fixedOutputPath } from '../dapp/nix/store.ts'
+import { readSourceLock, sourceStatus, type LockedSource, type SourceStatus } from '../dapp/nix/sources.ts'
+import { HashMismatchError, sha256File } from './host/debs.ts'
 
 /** Debian no longer serves the pinned source version, or apt has no deb-src entry for it. */
 export class SourceUnavailableError extends Error {
@@ -38,18 +23,6 @@ export class SourceUnavailableError extends Error {
       { cause: args.cause },
     )
   }
-}
-
-export type SourceStatus = LockedSource & { storePath: string; present: boolean }
-
-/** Each locked source with the store path its FOD has, and whether that path is in the store. */
-export async function sourceStatus(sources?: readonly LockedSource[]): Promise<SourceStatus[]> {
-  const list = sources ?? (await readSourceLock())
-  const withPaths = await Promise.all(
-    list.map(async (s) => ({ ...s, storePath: await fixedOutputPath({ name: s.name, sha256: s.sha256, mode: 'flat' }) })),
-  )
-  const invalid = await invalidPaths(withPaths.map((s) => s.storePath))
-  return withPaths.map((s) => ({ ...s, present: !invalid.has(s.storePath) }))
 }
 
 /**
@@ -78,7 +51,7 @@ export async function addSourceFile(source: LockedSource, file: string): Promise
 
 /** Downloads the upstream tarball that Debian's source package carries (`apt-get source`). */
 export async function downloadFromDebian(source: LockedSource): Promise<string> {
-  const dir = cacheDir('sources', 'debian', `${source.debian.source}_${source.debian.version}`)
+  const dir = artefactsDir('sources', 'debian', `${source.debian.source}_${source.debian.version}`)
   await mkdir(dir, { recursive: true })
   const file = join(dir, source.debian.file)
   if ((await sha256File(file).catch(() => undefined)) === source.sha256) return file

@@ -2,8 +2,8 @@
  * `npm run setup` (also run before `npm test`): installs what Cartenix needs on a Debian host and
  * puts the locked sources and the seed in the Nix store. Idempotent; a second run only checks.
  */
-import { exec } from './lib/exec.ts'
-import { ensureApt } from './lib/apt.ts'
+import { exec } from '../dapp/lib/exec.ts'
+import { ensureApt } from '../image/host/apt.ts'
 import { initialiseStore } from '../dapp/nix/env.ts'
 import { ensureSources } from '../image/sources.ts'
 import { ensureSeed } from '../image/seed/index.ts'

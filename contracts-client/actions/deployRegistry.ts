@@ -1,7 +1,7 @@
 import type { Account, Address, Chain, Transport, WalletClient } from 'viem'
 import { deployContract, waitForTransactionReceipt } from 'viem/actions'
 import { compileContract } from '../contracts/compile.ts'
-import { CartenixError } from '../errors/base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 
 /**
  * Compiles contracts/CartenixRegistry.sol and deploys it for one Cartenix application.

@@ -1,7 +1,7 @@
 import { BaseError, ContractFunctionRevertedError, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type Client } from 'viem'
 import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { applicationAbi } from '../abi/rollups.ts'
-import { CartenixError } from '../errors/base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 import { NotAVoucherError, OutputNotProvenError, VoucherAlreadyExecutedError } from '../errors/build.ts'
 import type { DecodedOutput } from '../node/wire.ts'
 

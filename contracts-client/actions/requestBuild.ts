@@ -1,7 +1,7 @@
 import { keccak256, parseEventLogs, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type Client } from 'viem'
 import { waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { etherPortalAbi, inputBoxAbi } from '../abi/rollups.ts'
-import { CartenixError } from '../errors/base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 
 /** What to build: an attribute of the package set, or a Nix function of it; optionally a callback. */
 export type BuildRequestInput = ({ attr: string; expr?: never } | { expr: string; attr?: never }) & { callback?: Address }

@@ -1,5 +1,5 @@
 import type { Address } from 'viem'
-import type { BuildResult } from '../abi/buildResult.ts'
+import type { BuildResult } from '../../dapp/protocol/buildResult.ts'
 import { InputNotAcceptedError, WaitTimeoutError, type DecodedReport } from '../errors/build.ts'
 import { isNotFound } from '../errors/node.ts'
 import type { NodeClient } from '../node/client.ts'

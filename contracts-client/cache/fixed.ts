@@ -1,7 +1,7 @@
 import { fixedOutputPath, type HashMode } from '../../dapp/nix/store.ts'
 import { readSeedLock } from '../../image/seed/lock.ts'
 import { seedArch } from '../../image/seed/recipe.ts'
-import { readSourceLock } from '../../image/sources.ts'
+import { readSourceLock } from '../../dapp/nix/sources.ts'
 import { hashPart } from './narinfo.ts'
 
 /** A fixed-output path the locks name: its content must hash to `sha256` (of the file, or of the NAR). */

@@ -3,11 +3,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 import { nixEnv } from '../../dapp/nix/env.ts'
 import { fixedOutputPath } from '../../dapp/nix/store.ts'
 import { readSeedLock } from '../../image/seed/lock.ts'
-import { readSourceLock } from '../../image/sources.ts'
+import { readSourceLock } from '../../dapp/nix/sources.ts'
 import { flatFileSha256, NarTooLargeError, spoolNar } from './nar.ts'
 
 let dir: string

@@ -1,5 +1,5 @@
 import { basename } from 'node:path'
-import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import { hexToNarHash } from '../../dapp/protocol/narHash.ts'
 import type { NarInfoSigner } from './signing.ts'
 
 /** What the cache knows of a store path it may serve, from validated data only. */

@@ -13,7 +13,7 @@ contract CartenixRegistry {
         uint64 narSize;
     }
 
-    /// @dev The version-1 layout of the Cartenix notice, which the callback keeps (contracts-client/abi/buildResult.ts).
+    /// @dev The version-1 layout of the Cartenix notice, which the callback keeps (dapp/protocol/buildResult.ts).
     struct BuildResult {
         uint8 version;
         bytes32 requestHash;

@@ -1,4 +1,4 @@
-import { CartenixError } from './base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 
 /** A report as the back end writes it: UTF-8 JSON when it can be read as such. */
 export type DecodedReport = { payload: `0x${string}`; json: unknown }

@@ -1,4 +1,4 @@
-import { CartenixError } from './base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 
 /** The key file is not what `nix-store --generate-binary-cache-key` writes. */
 export class SigningKeyError extends CartenixError {

@@ -1,4 +1,4 @@
-import { CartenixError } from './base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 
 /** The node answered a JSON-RPC call with an error object; `code` is the node's own. */
 export class NodeRpcError extends CartenixError {

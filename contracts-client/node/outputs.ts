@@ -1,6 +1,6 @@
 import { hexToBytes, type Hex } from 'viem'
-import { decodeBuildResult, type BuildResult } from '../abi/buildResult.ts'
-import { decodeSourceAdded, isSourceAdded, type SourceAdded } from '../abi/sourceUpload.ts'
+import { decodeBuildResult, type BuildResult } from '../../dapp/protocol/buildResult.ts'
+import { decodeSourceAdded, isSourceAdded, type SourceAdded } from '../../dapp/protocol/sourceUpload.ts'
 import type { NodeOutput } from './wire.ts'
 
 /** An output as the node lists it, with the Cartenix BuildResult (or SourceAdded) when it is a Cartenix notice. */

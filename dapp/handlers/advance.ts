@@ -1,14 +1,14 @@
 import { keccak256, pad, type Hex } from 'viem'
-import { buildResultVersion, encodeBuildResult, encodeCallback, type BuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { buildResultVersion, encodeBuildResult, encodeCallback, type BuildResult } from '../protocol/buildResult.ts'
 import { buildDerivation } from '../nix/build.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../nix/errors.ts'
-import { narHashToHex } from '../nix/hash.ts'
+import { narHashToHex } from '../protocol/narHash.ts'
 import { describeTarget, instantiate } from '../nix/instantiate.ts'
-import { parseBuildRequest, requestBytes } from '../request.ts'
+import { parseBuildRequest, requestBytes } from '../protocol/request.ts'
 import { RollupRequestError, type AdvanceRequest, type FinishStatus } from '../rollup/client.ts'
 import { sendReport, type BackendContext } from '../context.ts'
 import { resultToJson } from '../results.ts'
-import { isUploadPayload } from '../../contracts-client/abi/sourceUpload.ts'
+import { isUploadPayload } from '../protocol/sourceUpload.ts'
 import { handleUpload } from './upload.ts'
 
 /**

@@ -1,7 +1,7 @@
 import { hexToString } from 'viem'
 import { z } from 'zod'
 import { packageAttributes } from '../nix/attributes.ts'
-import { sourceStatus } from '../../image/sources.ts'
+import { sourceStatus } from '../nix/sources.ts'
 import { invalidPaths } from '../nix/store.ts'
 import { uploadQuery, uploadStatus } from './upload.ts'
 import { sendReport, type BackendContext } from '../context.ts'

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hexToBytes, keccak256, slice, type Address, type Hex } from 'viem'
 import * as z from 'zod'
-import { chunkRange, decodeUploadChunk, encodeSourceAdded, isValidChunking, type SourceMode } from '../../contracts-client/abi/sourceUpload.ts'
+import { chunkRange, decodeUploadChunk, encodeSourceAdded, isValidChunking, type SourceMode } from '../protocol/sourceUpload.ts'
 import { addFixed, deletePath, fixedOutputPath, invalidPaths, restoreNar } from '../nix/store.ts'
 import { RollupRequestError, type AdvanceRequest, type FinishStatus } from '../rollup/client.ts'
 import { sendReport, type BackendContext } from '../context.ts'
@@ -27,7 +27,7 @@ function uploaderOf(context: BackendContext, request: AdvanceRequest): Address {
 }
 
 /**
- * One chunk of a source upload (contracts-client/abi/sourceUpload.ts). It is checked against the
+ * One chunk of a source upload (dapp/protocol/sourceUpload.ts). It is checked against the
  * upload it belongs to and staged; the input whose chunk completes the upload has the whole
  * hashed, and only when the sha256 is the declared one is the source added to the store and a
  * SourceAdded notice emitted. Anything wrong rejects the input with a report that says why; the

@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises'
 import { runNix } from './env.ts'
-import { CommandFailedError } from '../../scripts/lib/exec.ts'
+import { CommandFailedError } from '../lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
 import { BuildFailedError, MissingSourcesError } from './errors.ts'
 import { fixedOutputsOf } from './fods.ts'

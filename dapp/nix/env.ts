@@ -1,23 +1,6 @@
-import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { exec, type ExecOptions, type ExecResult } from '../../scripts/lib/exec.ts'
-
-import { join } from 'node:path'
-
-/**
- * The repository's root, found from this file so that tools work from any working directory.
- * Inside the machine the back end is one bundled file, so CARTENIX_ROOT says where image/ is.
- */
-export const repoRoot = process.env.CARTENIX_ROOT ?? fileURLToPath(new URL('../../', import.meta.url))
-
-/** What goes into the machine: the package set, the locks, the Nix settings. */
-export const imageDir = join(repoRoot, 'image')
-
-/** Where Cartenix keeps its own nix.conf (sandbox on, no substituters); see image/nix/nix.conf. */
-export const nixConfDir = join(imageDir, 'nix')
-
-/** The package set: an attribute set of derivations, a function of `{ system }`. */
-export const packageSetPath = join(imageDir, 'pkgs', 'default.nix')
+import { exec, type ExecOptions, type ExecResult } from '../lib/exec.ts'
+import { nixConfDir } from '../lib/paths.ts'
 
 /**
  * The environment every Nix command runs in: the project's settings instead of /etc/nix/nix.conf,

@@ -1,7 +1,7 @@
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { imageDir as defaultImageDir } from './env.ts'
+import { imageDir as defaultImageDir } from '../lib/paths.ts'
 import { addFixed, narHash } from './store.ts'
 
 /**

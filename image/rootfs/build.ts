@@ -16,16 +16,17 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { cp, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { exec } from '../../scripts/lib/exec.ts'
-import { sha256File } from '../debs.ts'
-import { cacheDir } from '../../scripts/lib/cache.ts'
-import { repoRoot } from '../../dapp/nix/env.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { sha256File } from '../host/debs.ts'
+import { artefactsDir } from '../host/artefacts.ts'
+import { repoRoot } from '../../dapp/lib/paths.ts'
 import { listFixedOutputs } from '../../dapp/nix/fods.ts'
 import { ensureSeed, seedStorePaths } from '../seed/index.ts'
 import { readSeedLock } from '../seed/lock.ts'
-import { ensureSources, readSourceLock } from '../sources.ts'
+import { ensureSources } from '../sources.ts'
+import { readSourceLock } from '../../dapp/nix/sources.ts'
 import { enterChroot, type Chroot } from './chroot.ts'
-import { ensureImageHost } from './host.ts'
+import { ensureImageHost } from './host-programs.ts'
 import { checkTreePackages, pinnedArchive, readTreeLock, treeLockPath, treeLockRefresh } from './lock.ts'
 import { bundleBackend, bundleRelay, type Template } from '../template.ts'
 import { vmInit } from '../vm/guest-init.ts'
@@ -47,7 +48,7 @@ export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
  * is removed). What is copied in on every run (the back end, the package set, the sources) is
  * not part of the key.
  */
-export const imageCacheRoot = cacheDir('image')
+export const imageCacheRoot = artefactsDir('image')
 
 function treeKey(): string {
   return createHash('sha256')

@@ -4,7 +4,7 @@
  */
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exec, type ExecOptions, type ExecResult } from '../../scripts/lib/exec.ts'
+import { exec, type ExecOptions, type ExecResult } from '../../dapp/lib/exec.ts'
 
 export type Chroot = {
   root: string

@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { privateAptOptions } from '../../scripts/lib/apt.ts'
-import { exec } from '../../scripts/lib/exec.ts'
-import { essentialPackages, resolveDebClosure } from '../debs.ts'
+import { privateAptOptions } from '../host/apt.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { essentialPackages, resolveDebClosure } from '../host/debs.ts'
 import { checkTreePackages, pinnedArchive, readTreeLock, type TreeLock } from './lock.ts'
 
 let lock: TreeLock

@@ -10,9 +10,9 @@ import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { exec } from '../../scripts/lib/exec.ts'
-import { imageDir } from '../../dapp/nix/env.ts'
-import { controlField, debPackage, essentialPackages, fetchPinnedDeb, privateApt, resolveDebClosure, type LockRefresh } from '../debs.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { imageDir } from '../../dapp/lib/paths.ts'
+import { controlField, debPackage, essentialPackages, fetchPinnedDeb, privateApt, resolveDebClosure, type LockRefresh } from '../host/debs.ts'
 
 export const treeLockSchema = z.object({
   arch: z.literal('riscv64'),

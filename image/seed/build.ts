@@ -1,18 +1,18 @@
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises'
 import { join, posix, relative } from 'node:path'
-import { exec } from '../../scripts/lib/exec.ts'
-import { cacheDir } from '../../scripts/lib/cache.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { artefactsDir } from '../host/artefacts.ts'
 import { addFixed } from '../../dapp/nix/store.ts'
 import { alternatives, prunedDirectories, type SeedRecipe } from './recipe.ts'
 import { seedLockRefresh, type SeedLock } from './lock.ts'
-import { fetchPinnedDeb, HashMismatchError, sha256File } from '../debs.ts'
+import { fetchPinnedDeb, HashMismatchError, sha256File } from '../host/debs.ts'
 
 async function exists(path: string): Promise<boolean> {
   return lstat(path).then(() => true, () => false)
 }
 
 export function workDir(arch: string): string {
-  return cacheDir('seed', arch)
+  return artefactsDir('seed', arch)
 }
 
 /** Moves everything under `from` into `to`, merging directories that exist on both sides. */

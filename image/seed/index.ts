@@ -4,7 +4,7 @@ import { readSeedLock, resolveSeedPackages, writeSeedLock, type SeedLock } from 
 import { join } from 'node:path'
 import { lstat } from 'node:fs/promises'
 import { addSeedToStore, assembleSeed, workDir, type SeedArtifacts } from './build.ts'
-import { HashMismatchError, sha256File } from '../debs.ts'
+import { HashMismatchError, sha256File } from '../host/debs.ts'
 
 export type SeedStorePaths = { tarball: string; busybox: string }
 

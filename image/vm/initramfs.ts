@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { type CpioEntry, writeCpio } from './cpio.ts'
-import { type VmLock, unpackPinned } from './debs.ts'
+import { type VmLock, unpackPinned } from './lock.ts'
 
 /** Modules in load order (each after what it depends on; from `depends=` / `softdep=` in .modinfo). */
 export const initramfsModules = [

@@ -7,7 +7,7 @@
  */
 import { loadavg } from 'node:os'
 import { buildTarget } from '../../dapp/nix/build.ts'
-import { narHashToHex } from '../../dapp/nix/hash.ts'
+import { narHashToHex } from '../../dapp/protocol/narHash.ts'
 import type { BenchChain } from './chain.ts'
 import { judged, type SectionResult } from './report.ts'
 import { median, seconds, timed } from './stats.ts'

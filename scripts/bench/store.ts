@@ -8,7 +8,7 @@ import { readDerivationOutputs } from '../../dapp/nix/derivation.ts'
 import { runNix } from '../../dapp/nix/env.ts'
 import { instantiate, type BuildTarget } from '../../dapp/nix/instantiate.ts'
 import { invalidPaths } from '../../dapp/nix/store.ts'
-import { CommandFailedError } from '../lib/exec.ts'
+import { CommandFailedError } from '../../dapp/lib/exec.ts'
 
 export type TargetOutputs = { drvPath: string; outputs: string[] }
 

@@ -8,7 +8,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ext2Path } from '../../image/rootfs/build.ts'
-import { exec } from '../lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 import { startBenchChain } from './chain.ts'
 
 export type VmRun = {

@@ -5,9 +5,9 @@
  */
 import { type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { repoRoot } from '../../dapp/nix/env.ts'
+import { repoRoot } from '../../dapp/lib/paths.ts'
 import { anvilBinary, type Anvil } from './anvil.ts'
-import { spawnTied } from './processes.ts'
+import { spawnTied } from '../../image/host/processes.ts'
 
 /** A program and its arguments that run the back end; the environment is added to the caller's. */
 export type BackendCommand = { file: string; args: string[] }

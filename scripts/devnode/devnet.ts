@@ -20,7 +20,7 @@ import { hostBackend, riscv64Vm, startBackend, startTiedAnvil, type BackendComma
 import { deployRollups } from './deploy.ts'
 import { computeTemplate, hostTemplateSystem, type TemplateSystem } from '../../image/template.ts'
 import { checkTreeAgainst } from '../../image/rootfs/build.ts'
-import { lockDevnet, type DevnetLock } from './lock.ts'
+import { lockDevnet, type DevnetLock } from './ownership.ts'
 import { DevNode } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
 import { nodeApi } from './rpc.ts'
@@ -57,7 +57,7 @@ export type DevnetOptions = {
 export type Machine = 'host' | 'riscv64'
 
 export { hostBackend, startBackend, type BackendCommand } from './children.ts'
-export { DevnetLockedError, lockFileName } from './lock.ts'
+export { DevnetLockedError, lockFileName } from './ownership.ts'
 
 export type Devnet = {
   chainUrl: string

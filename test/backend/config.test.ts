@@ -3,7 +3,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../dapp/config.ts'
-import { exec, CommandFailedError } from '../../scripts/lib/exec.ts'
+import { exec, CommandFailedError } from '../../dapp/lib/exec.ts'
 
 const main = fileURLToPath(new URL('../../dapp/main.ts', import.meta.url))
 

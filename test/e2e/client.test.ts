@@ -9,10 +9,10 @@ import {
 } from '../../contracts-client/index.ts'
 import { compileContract } from '../../contracts-client/contracts/compile.ts'
 import { runNix } from '../../dapp/nix/env.ts'
-import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import { hexToNarHash } from '../../dapp/protocol/narHash.ts'
 import { devAccountKey } from '../../scripts/devnode/anvil.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
-import { exec, CommandFailedError } from '../../scripts/lib/exec.ts'
+import { exec, CommandFailedError } from '../../dapp/lib/exec.ts'
 import { clients, startTestDevnet } from '../harness/devnet.ts'
 
 let devnet: Devnet

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { runNix } from '../../dapp/nix/env.ts'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 
 const start = fileURLToPath(new URL('../../scripts/start.ts', import.meta.url))
 

@@ -16,13 +16,13 @@ import { createPublicClient, createWalletClient, http, type Address } from 'viem
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil as anvilChain } from 'viem/chains'
 import { createNodeClient, listOutputs, requestBuild, validateNotice, waitForProof, waitForResult } from '../../contracts-client/index.ts'
-import { repoRoot } from '../../dapp/nix/env.ts'
+import { repoRoot } from '../../dapp/lib/paths.ts'
 import { deleteFromStore, outputsOf } from '../../scripts/bench/store.ts'
 import { anvilPollingInterval, devUserKey } from '../../scripts/devnode/anvil.ts'
 import { freePort, startDevnet, type Devnet } from '../../scripts/devnode/devnet.ts'
-import { DevnetLockedError, lockDevnet, lockFileName, lockRecord, type LockRecord } from '../../scripts/devnode/lock.ts'
-import { isAlive, listProcesses, processInfo, spawnTied, survivorsOf, type ProcessInfo } from '../../scripts/devnode/processes.ts'
-import { CommandFailedError, exec } from '../../scripts/lib/exec.ts'
+import { DevnetLockedError, lockDevnet, lockFileName, lockRecord, type LockRecord } from '../../scripts/devnode/ownership.ts'
+import { isAlive, listProcesses, processInfo, spawnTied, survivorsOf, type ProcessInfo } from '../../image/host/processes.ts'
+import { CommandFailedError, exec } from '../../dapp/lib/exec.ts'
 import { addInput, rpc, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 
 type Summary = { chainUrl: string; nodeUrl: string; rollupUrl: string; deployment: { application: Address; inputBox: Address } }

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BaseError, ContractFunctionRevertedError, bytesToHex, toHex, type Hex } from 'viem'
 import { inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
-import { decodeBuildResult } from '../../contracts-client/abi/buildResult.ts'
+import { decodeBuildResult } from '../../dapp/protocol/buildResult.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { addInput, clients, reportsOf, rpc, startTestDevnet, waitForInput } from '../harness/devnet.ts'
 

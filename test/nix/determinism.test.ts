@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 import type { Outcome } from './evaluate-requests.ts'
 
 /**

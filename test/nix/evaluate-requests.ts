@@ -5,7 +5,7 @@
  */
 import { text } from 'node:stream/consumers'
 import { toHex } from 'viem'
-import { parseBuildRequest } from '../../dapp/request.ts'
+import { parseBuildRequest } from '../../dapp/protocol/request.ts'
 import { instantiate } from '../../dapp/nix/instantiate.ts'
 
 export type Outcome = { drvPaths: string[] } | { refused: string }

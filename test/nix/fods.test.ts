@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { listFixedOutputs } from '../../dapp/nix/fods.ts'
-import { readSourceLock } from '../../image/sources.ts'
+import { readSourceLock } from '../../dapp/nix/sources.ts'
 import { readSeedLock } from '../../image/seed/lock.ts'
-import { exec, CommandFailedError } from '../../scripts/lib/exec.ts'
+import { exec, CommandFailedError } from '../../dapp/lib/exec.ts'
 
 const cli = fileURLToPath(new URL('../../bin/cartenix.js', import.meta.url))
 const helloTarball = '/nix/store/3x7dwzq014bblazs7kq20p9hyzz0qh8g-hello-2.10.tar.gz'

@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runNix } from '../../dapp/nix/env.ts'
 import { instantiate } from '../../dapp/nix/instantiate.ts'
-import { readSourceLock } from '../../image/sources.ts'
+import { readSourceLock } from '../../dapp/nix/sources.ts'
 import { readSeedLock } from '../../image/seed/lock.ts'
 import { seedStorePaths } from '../../image/seed/index.ts'
 import { fixedOutputPath } from '../../dapp/nix/store.ts'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 
 /**
  * The first run on a fresh machine: no /nix at all. Each test makes an empty store of its own

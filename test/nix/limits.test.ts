@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { buildTarget } from '../../dapp/nix/build.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
 import { statfs } from 'node:fs/promises'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 
 const nonce = `${process.pid}-${Date.now()}`
 const outcomes: string[] = []

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { buildTarget, type BuiltDerivation } from '../../dapp/nix/build.ts'
 import { runNix } from '../../dapp/nix/env.ts'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 
 const outPath = (built: BuiltDerivation[]) => {
   const path = built[0]?.outputs.find((o) => o.name === 'out')?.path

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTarget } from '../../dapp/nix/build.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
 import { listFixedOutputs } from '../../dapp/nix/fods.ts'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 
 let requests = 0
 const server = createServer((_request, response) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { assembleSeed } from '../../image/seed/build.ts'
-import { fetchPinnedDeb, PinnedPackageGoneError } from '../../image/debs.ts'
+import { fetchPinnedDeb, PinnedPackageGoneError } from '../../image/host/debs.ts'
 import { readSeedLock, seedLockRefresh } from '../../image/seed/lock.ts'
 import { seedRecipe } from '../../image/seed/recipe.ts'
 import { ensureSeed, seedStorePaths } from '../../image/seed/index.ts'

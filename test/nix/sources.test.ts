@@ -2,8 +2,9 @@ import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { addSourceFile, downloadFromDebian, ensureSources, readSourceLock, SourceUnavailableError } from '../../image/sources.ts'
-import { HashMismatchError, sha256File } from '../../image/debs.ts'
+import { addSourceFile, downloadFromDebian, ensureSources, SourceUnavailableError } from '../../image/sources.ts'
+import { readSourceLock } from '../../dapp/nix/sources.ts'
+import { HashMismatchError, sha256File } from '../../image/host/debs.ts'
 import { fixedOutputPath, invalidPaths } from '../../dapp/nix/store.ts'
 
 const hello = async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { computeTemplate, type Template } from '../../image/template.ts'
-import { exec } from '../../scripts/lib/exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 import { cloneSources } from '../harness/clone.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
@@ -41,7 +41,7 @@ describe('the machine template', () => {
       ['the seed lock', 'image/seed/amd64.lock.json', (t) => `${t}\n`],
       ['a package', 'image/pkgs/hello.nix', (t) => `${t}\n# changed\n`],
       ['Nix settings', 'image/nix/nix.conf', (t) => `${t}\nkeep-going = true\n`],
-      ['the back end', 'dapp/request.ts', (t) => t.replace('payload is empty; expected a JSON build request', 'payload is empty')],
+      ['the back end', 'dapp/protocol/request.ts', (t) => t.replace('payload is empty; expected a JSON build request', 'payload is empty')],
     ]
     const seen = new Set([here.hash, other])
     for (const [what, file, change] of changes) {
@@ -55,7 +55,7 @@ describe('the machine template', () => {
       await writeFile(join(clone, file), original)
     }
     // A comment esbuild drops does not change what runs, nor the hash.
-    await appendFile(join(clone, 'dapp/request.ts'), '\n// a comment\n')
+    await appendFile(join(clone, 'dapp/protocol/request.ts'), '\n// a comment\n')
     expect((await computeTemplate({ system: 'x86_64-linux', root: clone })).hash).toBe(here.hash)
   })
 })

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getAddress, keccak256, toHex, type Hex } from 'viem'
 import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
-import { decodeBuildResult, decodeCallback } from '../../contracts-client/abi/buildResult.ts'
+import { decodeBuildResult, decodeCallback } from '../../dapp/protocol/buildResult.ts'
 import { runNix } from '../../dapp/nix/env.ts'
-import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import { hexToNarHash } from '../../dapp/protocol/narHash.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { addInput, clients, reportsOf, rpc, startTestDevnet, waitForInput, waitForProof } from '../harness/devnet.ts'
 

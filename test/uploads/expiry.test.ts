@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesToHex, hexToString, type Hex } from 'viem'
-import { encodeUploadChunk } from '../../contracts-client/abi/sourceUpload.ts'
+import { encodeUploadChunk } from '../../dapp/protocol/sourceUpload.ts'
 import { loadConfig } from '../../dapp/config.ts'
 import type { BackendContext } from '../../dapp/context.ts'
 import { handleAdvance } from '../../dapp/handlers/advance.ts'

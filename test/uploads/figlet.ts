@@ -7,7 +7,7 @@
  * figlet_2.2.5.orig.tar.gz is the same file. The tests fetch it from Debian, check both hashes,
  * bring it to the machine through the rollup, and build it with an `expr` request.
  */
-import type { LockedSource } from '../../image/sources.ts'
+import type { LockedSource } from '../../dapp/nix/sources.ts'
 
 /** nixpkgs' pin, in Nix's base-32, as written in nixpkgs. */
 export const nixpkgsSha256 = '0za1ax15x7myjl8jz271ybly8ln9kb9zhm1gf6rdlxzhs07w925z'

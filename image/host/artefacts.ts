@@ -7,6 +7,6 @@ import { join } from 'node:path'
  * VM's kernel. Everything in it is keyed by, or checked against, a lock: deleting it only costs
  * time. CARTENIX_CACHE moves it.
  */
-export const cacheRoot = process.env.CARTENIX_CACHE ?? '/var/cache/cartenix'
+export const artefactsRoot = process.env.CARTENIX_CACHE ?? '/var/cache/cartenix'
 
-export const cacheDir = (...parts: string[]) => join(cacheRoot, ...parts)
+export const artefactsDir = (...parts: string[]) => join(artefactsRoot, ...parts)

@@ -8,10 +8,10 @@ import { join } from 'node:path'
 import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { z } from 'zod'
-import { repoRoot } from '../../dapp/nix/env.ts'
-import { createNodeClient } from '../node/client.ts'
+import { repoRoot } from '../../dapp/lib/paths.ts'
+import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { UsageError } from './usage.ts'
-import { CartenixError } from '../errors/base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 
 export const connectionOptions = {
   'rpc-url': { type: 'string' },

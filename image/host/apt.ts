@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exec } from './exec.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 
 /**
  * Debian packages the host needs: Nix itself, busybox for the machine image's tooling, and

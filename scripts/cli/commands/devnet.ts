@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { repoRoot } from '../../../dapp/nix/env.ts'
-import { startDevnet } from '../../../scripts/devnode/devnet.ts'
+import { repoRoot } from '../../../dapp/lib/paths.ts'
+import { startDevnet } from '../../devnode/devnet.ts'
 import { toJson } from '../render.ts'
 import { UsageError } from '../usage.ts'
 

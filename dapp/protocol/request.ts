@@ -4,11 +4,11 @@
  *   {"expr": "pkgs: pkgs.lua"}                 a Nix function of the package set
  * and optionally "callback": "0x…" (a contract that gets the result through a voucher).
  * A payload that starts with the upload selector is a source chunk instead (ABI, not JSON):
- * contracts-client/abi/sourceUpload.ts, handled by dapp/handlers/upload.ts.
+ * dapp/protocol/sourceUpload.ts, handled by dapp/handlers/upload.ts.
  */
 import * as z from 'zod'
 import { hexToBytes, type Hex } from 'viem'
-import type { BuildTarget } from './nix/instantiate.ts'
+import type { BuildTarget } from '../nix/instantiate.ts'
 
 const attrPath = z
   .string()

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { waitForResult } from '../../actions/waitForResult.ts'
+import { waitForResult } from '../../../contracts-client/actions/waitForResult.ts'
 import { connect, connectionOptions, connectionUsage } from '../connection.ts'
 import { progress, renderResult, toJson } from '../render.ts'
 import { parseIndex } from '../usage.ts'

@@ -13,9 +13,9 @@ import { createReadStream } from 'node:fs'
 import { lstat, mkdir, rename, writeFile } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { z } from 'zod'
-import { exec } from '../scripts/lib/exec.ts'
-import { privateAptOptions } from '../scripts/lib/apt.ts'
-import { cacheDir } from '../scripts/lib/cache.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { privateAptOptions } from './apt.ts'
+import { artefactsDir } from './artefacts.ts'
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
 
@@ -65,7 +65,7 @@ const exists = (path: string) => lstat(path).then(() => true, () => false)
 
 /** Downloads one pinned .deb into the cache (once) and checks its sha256 against the lock. */
 export async function fetchPinnedDeb(archive: DebArchive, pkg: DebPackage, refresh: LockRefresh): Promise<string> {
-  const dir = cacheDir('debs', archive.arch)
+  const dir = artefactsDir('debs', archive.arch)
   await mkdir(dir, { recursive: true })
   const path = join(dir, posix.basename(pkg.filename))
   if ((await exists(path)) && (await sha256File(path)) === pkg.sha256) return path
@@ -83,7 +83,7 @@ export async function fetchPinnedDeb(archive: DebArchive, pkg: DebPackage, refre
 
 /** apt-get and apt-cache options for the private configuration of one archive, lists updated. */
 export async function privateApt(archive: DebArchive): Promise<string[]> {
-  const apt = await privateAptOptions({ root: cacheDir('apt', `${archive.suite}-${archive.arch}`), ...archive })
+  const apt = await privateAptOptions({ root: artefactsDir('apt', `${archive.suite}-${archive.arch}`), ...archive })
   await exec('apt-get', [...apt, 'update', '-qq'])
   return apt
 }

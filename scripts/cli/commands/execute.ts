@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
-import { executeVoucher } from '../../actions/executeVoucher.ts'
-import { waitForProof } from '../../actions/waitForProof.ts'
+import { executeVoucher } from '../../../contracts-client/actions/executeVoucher.ts'
+import { waitForProof } from '../../../contracts-client/actions/waitForProof.ts'
 import { connect, connectionOptions, connectionUsage } from '../connection.ts'
 import { progress, toJson } from '../render.ts'
 import { parseIndex } from '../usage.ts'

@@ -9,16 +9,16 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { exec } from '../../scripts/lib/exec.ts'
-import { cacheDir } from '../../scripts/lib/cache.ts'
-import { controlField, describeDebs, fetchPinnedDeb, privateApt, type DebPackage, type LockRefresh } from '../debs.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { artefactsDir } from '../host/artefacts.ts'
+import { controlField, describeDebs, fetchPinnedDeb, privateApt, type DebPackage, type LockRefresh } from '../host/debs.ts'
 
 export type VmLock = { arch: 'riscv64'; suite: string; mirror: string; roots: string[]; packages: DebPackage[] }
 
 export const vmLockPath = join(dirname(fileURLToPath(import.meta.url)), 'lock.json')
 
 /** Unpacked trees and scratch files; outside the work tree so `git clean` keeps them. */
-export const vmCache = cacheDir('vm')
+export const vmCache = artefactsDir('vm')
 
 const vmLockRefresh: LockRefresh = { command: 'npx tsx image/vm/probe.ts lock', lockFile: 'image/vm/lock.json' }
 

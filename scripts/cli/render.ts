@@ -1,5 +1,5 @@
-import type { BuildResult } from '../abi/buildResult.ts'
-import { hexToNarHash } from '../../dapp/nix/hash.ts'
+import type { BuildResult } from '../../dapp/protocol/buildResult.ts'
+import { hexToNarHash } from '../../dapp/protocol/narHash.ts'
 
 /** JSON with bigints as decimal strings. */
 export const toJson = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { listOutputs } from '../../actions/listOutputs.ts'
+import { listOutputs } from '../../../contracts-client/actions/listOutputs.ts'
 import { connect, connectionOptions, connectionUsage } from '../connection.ts'
 import { toJson } from '../render.ts'
 import { parseIndex } from '../usage.ts'

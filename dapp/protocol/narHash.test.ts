@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { runNix } from './env.ts'
-import { hexToNarHash, narHashToHex, nix32ToBytes } from './hash.ts'
-import { readSourceLock } from '../../image/sources.ts'
+import { runNix } from '../nix/env.ts'
+import { hexToNarHash, narHashToHex, nix32ToBytes } from './narHash.ts'
+import { readSourceLock } from '../nix/sources.ts'
 
 describe('NAR hash conversion', () => {
   it('agrees with Nix on the locked sources (nix hash to-base32 / to-base16)', async () => {

@@ -14,8 +14,8 @@
 import { access, constants, readFile } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 import { execFile } from 'node:child_process'
-import { exec } from '../../scripts/lib/exec.ts'
-import { missingPackages } from '../../scripts/lib/apt.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { missingPackages } from '../host/apt.ts'
 
 /** Each program the image needs on the host, with the Debian package that provides it. */
 export const imageHostPrograms = [

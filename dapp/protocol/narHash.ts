@@ -2,7 +2,7 @@
  * Nix's own base-32 (`sha256:<52 chars>`, as `nix-store --query --hash` prints it): a custom
  * alphabet without e, o, t, u, read from the last character. Notices carry the raw 32 bytes.
  */
-import { hexToBytes } from 'viem'
+import { bytesToHex, hexToBytes } from 'viem'
 
 const alphabet = '0123456789abcdfghijklmnpqrsvwxyz'
 
@@ -41,7 +41,7 @@ export function bytesToNix32(bytes: Uint8Array): string {
 export function narHashToHex(narHash: string): `0x${string}` {
   const match = /^sha256:([0-9a-z]{52})$/.exec(narHash)
   if (!match?.[1]) throw new Error(`Expected a NAR hash of the form sha256:<52 base-32 characters>, got "${narHash}"`)
-  return `0x${Buffer.from(nix32ToBytes(match[1])).toString('hex')}`
+  return bytesToHex(nix32ToBytes(match[1]))
 }
 
 /** `0x` + 64 hex digits → `sha256:<nix32>`, to compare with `nix-store --query --hash`. */

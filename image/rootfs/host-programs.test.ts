@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { checkRiscv64Runs, imageHostPackages, imageHostPrograms, requirePrograms } from './host.ts'
+import { checkRiscv64Runs, imageHostPackages, imageHostPrograms, requirePrograms } from './host-programs.ts'
 
 const dirs: string[] = []
 afterEach(async () => {

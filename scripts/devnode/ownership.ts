@@ -15,8 +15,8 @@ import { readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { CartenixError } from '../../contracts-client/errors/base.ts'
-import { isAlive, processInfo, self, stopProcesses, survivorsOf, type ProcessId, type ProcessInfo } from './processes.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
+import { isAlive, processInfo, self, stopProcesses, survivorsOf, type ProcessId, type ProcessInfo } from '../../image/host/processes.ts'
 
 export const lockFileName = 'devnet.lock'
 

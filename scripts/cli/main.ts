@@ -3,9 +3,9 @@
  * human text by default, JSON with --json. Known failures exit non-zero with a clear message.
  */
 import { BaseError as ViemError } from 'viem'
-import { CommandFailedError } from '../../scripts/lib/exec.ts'
+import { CommandFailedError } from '../../dapp/lib/exec.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../../dapp/nix/errors.ts'
-import { CartenixError } from '../errors/base.ts'
+import { CartenixError } from '../../dapp/lib/errors.ts'
 import { buildCommand, buildUsage } from './commands/build.ts'
 import { cacheCommand, cacheUsage } from './commands/cache.ts'
 import { devnetCommand, devnetUsage } from './commands/devnet.ts'
