@@ -1,8 +1,9 @@
-import { toHex } from 'viem'
 import type { BackendConfig } from './config.ts'
-import type { RollupClient } from './rollup/client.ts'
+import type { RollupClient } from './protocol/rollupClient.ts'
 import type { ResultLedger } from './results.ts'
 import type { UploadStore } from './uploads.ts'
+import type { InspectAnswer } from './protocol/inspect.ts'
+import { encodeReport, type AdvanceReport } from './protocol/reports.ts'
 
 /** What a handler needs: the rollup API, the settings, the Nix system, the published results, the uploads in progress. */
 export type BackendContext = {
@@ -14,7 +15,7 @@ export type BackendContext = {
   log: (line: string) => void
 }
 
-/** Reports are UTF-8 JSON, so that people and programs can both read them. */
-export async function sendReport(context: BackendContext, report: Record<string, unknown>): Promise<void> {
-  await context.rollup.report(toHex(JSON.stringify(report)))
+/** Reports are UTF-8 JSON (dapp/protocol/reports.ts), so that people and programs can both read them. */
+export async function sendReport(context: BackendContext, report: AdvanceReport | InspectAnswer): Promise<void> {
+  await context.rollup.report(encodeReport(report))
 }

@@ -4,7 +4,8 @@
  * the real rollups node) and on the host (under the dev node). It never exits on bad input.
  */
 import { loadConfig } from './config.ts'
-import { createRollupClient, RollupRequestError, type FinishStatus, type RollupRequest } from './rollup/client.ts'
+import { createRollupClient, RollupRequestError } from './protocol/rollupClient.ts'
+import { type FinishStatus, type RollupRequest } from './protocol/rollupHttp.ts'
 import { ResultLedger } from './results.ts'
 import { UploadStore } from './uploads.ts'
 import { currentSystem } from './nix/env.ts'

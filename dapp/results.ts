@@ -53,8 +53,3 @@ export class ResultLedger {
     return this.#committed.size
   }
 }
-
-/** A BuildResult as JSON (bigints as decimal strings), for reports. */
-export function resultToJson(result: BuildResult): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))) as Record<string, unknown>
-}

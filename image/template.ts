@@ -50,7 +50,7 @@ const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes
  * How programs are bundled for the machine: one ESM file for Node 20 each. Paths in a bundle are
  * relative to the repository, so a clone anywhere gives the same bytes.
  */
-async function bundleForMachine(root: string, entry: string): Promise<Uint8Array> {
+async function bundleForMachine(root: string, entry: string): Promise<{ bytes: Uint8Array; inputs: string[] }> {
   const result = await build({
     absWorkingDir: root,
     entryPoints: [join(root, entry)],
@@ -66,17 +66,21 @@ async function bundleForMachine(root: string, entry: string): Promise<Uint8Array
     // are then the same wherever the packages really are.
     preserveSymlinks: true,
     logLevel: 'warning',
+    metafile: true,
   })
   const [file] = result.outputFiles
   if (!file) throw new Error(`esbuild produced no bundle for ${entry}`)
-  return file.contents
+  return { bytes: file.contents, inputs: Object.keys(result.metafile.inputs).sort() }
 }
 
 /** The back end as the machine runs it (/opt/cartenix/backend.mjs). */
-export const bundleBackend = (root: string = defaultRoot) => bundleForMachine(root, 'dapp/main.ts')
+export const bundleBackend = async (root: string = defaultRoot) => (await bundleForMachine(root, 'dapp/main.ts')).bytes
+
+/** The files the back end's bundle is made of, relative to the repository: dapp/ and packages. */
+export const backendBundleInputs = async (root: string = defaultRoot) => (await bundleForMachine(root, 'dapp/main.ts')).inputs
 
 /** The guest half of the rollup relay, for the VM (/opt/cartenix/relay.mjs; image/vm/relay). */
-export const bundleRelay = (root: string = defaultRoot) => bundleForMachine(root, 'image/vm/relay/guest.ts')
+export const bundleRelay = async (root: string = defaultRoot) => (await bundleForMachine(root, 'image/vm/relay/guest.ts')).bytes
 
 async function describeFile(dir: string, path: string): Promise<TemplateFile> {
   const full = join(dir, path)

@@ -3,7 +3,7 @@ import { readContract, simulateContract, waitForTransactionReceipt, writeContrac
 import { applicationAbi } from '../abi/rollups.ts'
 import { CartenixError } from '../../dapp/lib/errors.ts'
 import { NotAVoucherError, OutputNotProvenError, VoucherAlreadyExecutedError } from '../errors/build.ts'
-import type { DecodedOutput } from '../node/wire.ts'
+import type { DecodedOutput } from '../../dapp/protocol/nodeApi.ts'
 
 export type ExecuteVoucherParameters = {
   application: Address

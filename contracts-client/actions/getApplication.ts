@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
-import { single, wireApplication, type NodeApplication } from '../node/wire.ts'
+import { single, wireApplication, type NodeApplication } from '../../dapp/protocol/nodeApi.ts'
 
 export type GetApplicationParameters = { application: Address | string }
 export type GetApplicationReturnType = NodeApplication

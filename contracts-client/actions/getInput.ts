@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
-import { single, toQuantity, wireInput, type NodeInput } from '../node/wire.ts'
+import { single, toQuantity, wireInput, type NodeInput } from '../../dapp/protocol/nodeApi.ts'
 
 export type GetInputParameters = { application: Address | string; inputIndex: bigint }
 export type GetInputReturnType = NodeInput

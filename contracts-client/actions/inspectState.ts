@@ -1,15 +1,15 @@
 import type { Address } from 'viem'
 import { NodeUnreachableError } from '../errors/node.ts'
-import type { DecodedReport } from '../errors/build.ts'
-import { reportJson } from '../node/outputs.ts'
-import { wireInspectResult } from '../node/wire.ts'
+import { decodeReport, type DecodedReport } from '../../dapp/protocol/reports.ts'
+import type { InspectQuery } from '../../dapp/protocol/inspect.ts'
+import { wireInspectResult } from '../../dapp/protocol/nodeApi.ts'
 
 export type InspectStateParameters = {
   /** The node's inspect endpoint without the application: `http://127.0.0.1:10011/inspect` on the dev node, `…:10012/inspect` on a real node. */
   url: string
   application: Address | string
-  /** A query of the back end (see dapp/handlers/inspect.ts), sent as UTF-8 JSON. */
-  query: unknown
+  /** A query of the back end (dapp/protocol/inspect.ts), sent as UTF-8 JSON. */
+  query: InspectQuery
 }
 
 export type InspectStateReturnType = { status: string; exception?: string; reports: DecodedReport[]; processedInputCount: number }
@@ -31,5 +31,5 @@ export async function inspectState(parameters: InspectStateParameters): Promise<
   }
   if (!response.ok) throw new NodeUnreachableError({ url, status: response.status, detail: await response.text().catch(() => '') })
   const result = wireInspectResult.parse(await response.json())
-  return { ...result, reports: result.reports.map((r) => ({ payload: r.payload, json: reportJson(r.payload) })) }
+  return { ...result, reports: result.reports.map((r) => decodeReport(r.payload)) }
 }

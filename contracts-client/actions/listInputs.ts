@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
-import { listOf, wireInput, type NodeInput } from '../node/wire.ts'
+import { listOf, wireInput, type NodeInput } from '../../dapp/protocol/nodeApi.ts'
 
 export type ListInputsParameters = { application: Address | string; limit?: number; offset?: number; descending?: boolean }
 export type ListInputsReturnType = { inputs: NodeInput[]; totalCount: number }

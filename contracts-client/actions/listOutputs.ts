@@ -1,7 +1,7 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
 import { withBuildResult, type CartenixOutput } from '../node/outputs.ts'
-import { listOf, toQuantity, wireOutput } from '../node/wire.ts'
+import { listOf, toQuantity, wireOutput } from '../../dapp/protocol/nodeApi.ts'
 
 export type ListOutputsParameters = {
   application: Address | string

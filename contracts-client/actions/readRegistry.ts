@@ -1,6 +1,6 @@
 import { BaseError, ContractFunctionRevertedError, type Address, type Client, type Hex } from 'viem'
 import { readContract } from 'viem/actions'
-import { compileContract } from '../contracts/compile.ts'
+import { cartenixRegistryAbi } from '../contracts/registryAbi.ts'
 
 export type RegistryEntry = { system: string; outputs: { name: string; path: string; narHash: Hex; narSize: bigint }[] }
 
@@ -12,12 +12,8 @@ export type RegistryEntry = { system: string; outputs: { name: string; path: str
  * entry?.outputs[0].narHash
  */
 export async function readRegistry(client: Client, parameters: { registry: Address; drvPath: string }): Promise<RegistryEntry | undefined> {
-  const { abi } = await compileContract('CartenixRegistry')
   try {
-    const [system, outputs] = (await readContract(client, { address: parameters.registry, abi, functionName: 'outputsOf', args: [parameters.drvPath] })) as [
-      string,
-      RegistryEntry['outputs'],
-    ]
+    const [system, outputs] = await readContract(client, { address: parameters.registry, abi: cartenixRegistryAbi, functionName: 'outputsOf', args: [parameters.drvPath] })
     return { system, outputs: [...outputs] }
   } catch (error) {
     const reverted = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined

@@ -57,8 +57,8 @@ export async function requestBuild(
   const receipt = await waitForTransactionReceipt(client, { hash: transactionHash })
   if (receipt.status !== 'success') throw new CartenixError(`The request transaction ${transactionHash} reverted`)
   const added = parseEventLogs({ abi: inputBoxAbi, logs: receipt.logs, eventName: 'InputAdded' }).find(
-    (log) => (log.args as { appContract: Address }).appContract.toLowerCase() === parameters.application.toLowerCase(),
+    (log) => log.args.appContract.toLowerCase() === parameters.application.toLowerCase(),
   )
   if (!added) throw new CartenixError(`Transaction ${transactionHash} added no input for ${parameters.application}`)
-  return { inputIndex: (added.args as unknown as { index: bigint }).index, requestHash: keccak256(payload), payload, transactionHash }
+  return { inputIndex: added.args.index, requestHash: keccak256(payload), payload, transactionHash }
 }

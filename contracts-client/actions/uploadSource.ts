@@ -1,6 +1,5 @@
 import { bytesToHex, parseEventLogs, sha256, type Account, type Address, type Chain, type Client, type Transport } from 'viem'
 import { waitForTransactionReceipt, writeContract } from 'viem/actions'
-import { z } from 'zod'
 import { inputBoxAbi } from '../abi/rollups.ts'
 import { chunkCount, chunkRange, encodeUploadChunk, type SourceAdded, type SourceMode } from '../../dapp/protocol/sourceUpload.ts'
 import { CartenixError } from '../../dapp/lib/errors.ts'
@@ -12,6 +11,7 @@ import { getInput } from './getInput.ts'
 import { inspectState } from './inspectState.ts'
 import { listOutputs } from './listOutputs.ts'
 import { listReports } from './listReports.ts'
+import { uploadAnswer } from '../../dapp/protocol/inspect.ts'
 
 export type UploadProgress =
   | { phase: 'planned'; count: number; held: number; size: number; storePath: string }
@@ -48,12 +48,6 @@ export type UploadSourceReturnType = {
   notice?: CartenixOutput & { source: SourceAdded }
 }
 
-const uploadStatus = z.object({
-  storePath: z.string(),
-  present: z.boolean(),
-  pending: z.object({ size: z.number(), count: z.number(), chunks: z.array(z.object({ index: z.number(), sha256: z.string() })) }).nullable(),
-})
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -75,9 +69,9 @@ export async function uploadSource(
   const { application, name, data } = parameters
   const mode = parameters.mode ?? 'flat'
   const digest = sha256(data).slice(2)
-  const query = { query: 'upload', uploader: client.account.address, name, mode, sha256: digest }
+  const query = { query: 'upload' as const, uploader: client.account.address, name, mode, sha256: digest }
   const { reports } = await inspectState({ url: parameters.inspectUrl, application, query })
-  const answer = uploadStatus.safeParse(reports[0]?.json)
+  const answer = uploadAnswer.safeParse(reports[0]?.json)
   if (!answer.success) throw new CartenixError(`The back end did not answer the upload query`, { details: JSON.stringify(reports.map((r) => r.json)) })
   const { storePath, present, pending } = answer.data
   const base = { storePath, sha256: digest, inputIndices: [] as bigint[], gasUsed: 0n, fee: 0n }
@@ -102,7 +96,7 @@ export async function uploadSource(
     if (receipt.status !== 'success') throw new CartenixError(`The upload transaction ${hash} reverted`)
     const [added] = parseEventLogs({ abi: inputBoxAbi, logs: receipt.logs, eventName: 'InputAdded' })
     if (!added) throw new CartenixError(`Transaction ${hash} added no input`)
-    const inputIndex = (added.args as unknown as { index: bigint }).index
+    const inputIndex = added.args.index
     result.inputIndices.push(inputIndex)
     result.gasUsed += receipt.gasUsed
     result.fee += receipt.gasUsed * receipt.effectiveGasPrice

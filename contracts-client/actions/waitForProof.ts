@@ -3,7 +3,7 @@ import { WaitTimeoutError } from '../errors/build.ts'
 import type { NodeClient } from '../node/client.ts'
 import { sleep, type PollingParameters } from '../node/polling.ts'
 import type { CartenixOutput } from '../node/outputs.ts'
-import { single, toQuantity, wireEpoch } from '../node/wire.ts'
+import { single, toQuantity, wireEpoch } from '../../dapp/protocol/nodeApi.ts'
 import { getOutput } from './getOutput.ts'
 
 export type WaitForProofParameters = PollingParameters & {

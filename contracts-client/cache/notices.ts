@@ -1,10 +1,11 @@
 import { decodeAbiParameters, slice, toFunctionSelector, type Address, type Client, type Hex } from 'viem'
+import { getApplication } from '../actions/getApplication.ts'
 import { listOutputs } from '../actions/listOutputs.ts'
 import { validateNotice } from '../actions/validateNotice.ts'
 import { decodeBuildResult, type BuildResult } from '../../dapp/protocol/buildResult.ts'
 import { decodeSourceAdded, isSourceAdded, type SourceAdded } from '../../dapp/protocol/sourceUpload.ts'
 import type { NodeClient } from '../node/client.ts'
-import type { NodeOutput } from '../node/wire.ts'
+import type { NodeOutput } from '../../dapp/protocol/nodeApi.ts'
 import { fixedOutputPath } from '../../dapp/nix/store.ts'
 import { CommandFailedError } from '../../dapp/lib/exec.ts'
 import type { FixedPath } from './fixed.ts'
@@ -62,6 +63,8 @@ export class NoticeIndex {
   #skipped = 0
   #lastRefresh: Date | undefined
   #refreshing: Promise<void> | undefined
+  /** The node's processed input count when the last refresh began. */
+  #processedBefore = 0n
 
   constructor(args: { node: NodeClient; chain: Client; application: Address; log?: (line: string) => void }) {
     this.#node = args.node
@@ -102,19 +105,28 @@ export class NoticeIndex {
 
   /**
    * Reads the outputs not yet settled and validates the build and SourceAdded notices among them.
-   * Concurrent callers share one refresh; `minAgeMs` skips it when the last one is that recent.
+   * Concurrent callers share one refresh; `minAgeMs` skips it when the last one is that recent,
+   * unless the node has processed inputs since: their notices are read at once.
    */
-  refresh(minAgeMs = 0): Promise<void> {
-    if (this.#refreshing) return this.#refreshing
-    if (this.#lastRefresh && Date.now() - this.#lastRefresh.getTime() < minAgeMs) return Promise.resolve()
-    this.#refreshing = this.#scan().finally(() => {
+  async refresh(minAgeMs = 0): Promise<void> {
+    const recent = this.#lastRefresh !== undefined && Date.now() - this.#lastRefresh.getTime() < minAgeMs
+    if (!this.#refreshing && recent && (await this.#processedInputs()) <= this.#processedBefore) return
+    this.#refreshing ??= this.#scan().finally(() => {
       this.#refreshing = undefined
       this.#lastRefresh = new Date()
     })
     return this.#refreshing
   }
 
+  /** How many inputs the node has processed (0 from a node that does not say). */
+  async #processedInputs(): Promise<bigint> {
+    const { processedInputs } = await getApplication(this.#node, { application: this.#application })
+    return processedInputs ?? 0n
+  }
+
   async #scan(): Promise<void> {
+    // Read first: the outputs listed next include those of every input counted here.
+    this.#processedBefore = await this.#processedInputs()
     let pending = 0
     const waiting = new Map<string, string>()
     for (let offset = Number(this.#from); ; ) {

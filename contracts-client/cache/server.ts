@@ -20,7 +20,10 @@ export type CacheGatewayOptions = {
   fixed: ReadonlyMap<string, FixedPath>
   upstream: Upstream
   signer: NarInfoSigner
-  /** A narinfo for an unknown path refreshes the notices at most this often (default 1000 ms). */
+  /**
+   * A narinfo for an unknown path refreshes the notices at most this often (default 1000 ms),
+   * and at once when the node has processed inputs since the last refresh.
+   */
   refreshIntervalMs?: number
   /** Largest fixed-output NAR fetched to check it (default 8 GiB). */
   maxFixedNarBytes?: bigint

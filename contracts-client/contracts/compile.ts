@@ -1,6 +1,8 @@
 /**
  * Compiles the project's Solidity sources with the npm `solc` compiler (no downloads): the
- * bytecode that is deployed is the one built from the source in this folder.
+ * bytecode that is deployed is the one built from the source in this folder. Node only; the ABI is
+ * also committed beside the source (registryAbi.ts, written by `npm run abi`) for code that must
+ * not compile, such as the web page.
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'

@@ -1,7 +1,6 @@
 import { CartenixError } from '../../dapp/lib/errors.ts'
+import { reportReason, type DecodedReport } from '../../dapp/protocol/reports.ts'
 
-/** A report as the back end writes it: UTF-8 JSON when it can be read as such. */
-export type DecodedReport = { payload: `0x${string}`; json: unknown }
 
 /** The node processed the input and did not accept it; its reports say why. */
 export class InputNotAcceptedError extends CartenixError {
@@ -10,10 +9,7 @@ export class InputNotAcceptedError extends CartenixError {
   readonly status: string
   readonly reports: DecodedReport[]
   constructor(args: { inputIndex: bigint; status: string; reports: DecodedReport[] }) {
-    const reasons = args.reports.map((r) => {
-      const json = r.json as { reason?: string; log?: string } | undefined
-      return json?.reason ? `${json.reason}${json.log ? `: ${json.log}` : ''}` : JSON.stringify(r.json ?? r.payload)
-    })
+    const reasons = args.reports.map((r) => reportReason(r) ?? JSON.stringify(r.json ?? r.payload))
     super(`Input ${args.inputIndex} was not accepted (${args.status})`, { details: reasons.join('\n') || undefined })
     this.inputIndex = args.inputIndex
     this.status = args.status

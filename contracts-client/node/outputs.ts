@@ -1,7 +1,6 @@
-import { hexToBytes, type Hex } from 'viem'
 import { decodeBuildResult, type BuildResult } from '../../dapp/protocol/buildResult.ts'
 import { decodeSourceAdded, isSourceAdded, type SourceAdded } from '../../dapp/protocol/sourceUpload.ts'
-import type { NodeOutput } from './wire.ts'
+import type { NodeOutput } from '../../dapp/protocol/nodeApi.ts'
 
 /** An output as the node lists it, with the Cartenix BuildResult (or SourceAdded) when it is a Cartenix notice. */
 export type CartenixOutput = NodeOutput & { result?: BuildResult; source?: SourceAdded }
@@ -14,14 +13,5 @@ export function withBuildResult(output: NodeOutput): CartenixOutput {
   } catch {
     // Not every notice of an application need be a BuildResult; such notices come back as they are.
     return output
-  }
-}
-
-/** A report's payload read as UTF-8 JSON, or undefined when it is not. */
-export function reportJson(payload: Hex): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(hexToBytes(payload)))
-  } catch {
-    return undefined
   }
 }

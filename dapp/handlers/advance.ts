@@ -4,10 +4,12 @@ import { buildDerivation } from '../nix/build.ts'
 import { BuildFailedError, EvaluationError, MissingSourcesError } from '../nix/errors.ts'
 import { narHashToHex } from '../protocol/narHash.ts'
 import { describeTarget, instantiate } from '../nix/instantiate.ts'
+import { logExcerpt } from '../nix/log.ts'
 import { parseBuildRequest, requestBytes } from '../protocol/request.ts'
-import { RollupRequestError, type AdvanceRequest, type FinishStatus } from '../rollup/client.ts'
+import { RollupRequestError } from '../protocol/rollupClient.ts'
+import { type AdvanceRequest, type FinishStatus } from '../protocol/rollupHttp.ts'
 import { sendReport, type BackendContext } from '../context.ts'
-import { resultToJson } from '../results.ts'
+import { buildResultToJson } from '../protocol/reports.ts'
 import { isUploadPayload } from '../protocol/sourceUpload.ts'
 import { handleUpload } from './upload.ts'
 
@@ -40,7 +42,7 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
     drvPath = drvPaths[0] ?? ''
   } catch (error) {
     if (!(error instanceof EvaluationError)) throw error
-    await sendReport(context, { type: 'rejected', reason: 'evaluation failed', log: tail(error.message, context.config.logTailBytes) })
+    await sendReport(context, { type: 'rejected', reason: 'evaluation failed', log: logExcerpt(error.log, context.config.logTailBytes) })
     return 'reject'
   }
 
@@ -87,7 +89,7 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
     if (!(error instanceof RollupRequestError)) throw error
     // The node refused an output: the input cannot be accepted without it. Say so, with the
     // result, rather than lose it silently.
-    await sendReport(context, { type: 'rejected', reason: `could not emit the result: ${error.message}`, result: resultToJson(result) })
+    await sendReport(context, { type: 'rejected', reason: `could not emit the result: ${error.message}`, result: buildResultToJson(result) })
     return 'reject'
   }
   return 'accept'
@@ -102,9 +104,5 @@ async function publish(context: BackendContext, result: BuildResult, callback: H
     const voucher = await context.rollup.voucher(callback, pad('0x0', { size: 32 }), encodeCallback(result))
     context.log(`input ${result.inputIndex}: voucher ${voucher} to ${callback}`)
   }
-  await sendReport(context, { type: result.success ? 'built' : 'failed', result: resultToJson(result) })
-}
-
-function tail(text: string, bytes: number): string {
-  return text.length > bytes ? text.slice(-bytes) : text
+  await sendReport(context, { type: result.success ? 'built' : 'failed', result: buildResultToJson(result) })
 }

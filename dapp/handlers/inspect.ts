@@ -1,30 +1,14 @@
 import { hexToString } from 'viem'
-import { z } from 'zod'
 import { packageAttributes } from '../nix/attributes.ts'
 import { sourceStatus } from '../nix/sources.ts'
 import { invalidPaths } from '../nix/store.ts'
-import { uploadQuery, uploadStatus } from './upload.ts'
+import { uploadStatus } from './upload.ts'
+import { inspectQuery } from '../protocol/inspect.ts'
+import { buildResultToJson } from '../protocol/reports.ts'
 import { sendReport, type BackendContext } from '../context.ts'
-import { resultToJson } from '../results.ts'
-import type { FinishStatus, InspectRequest } from '../rollup/client.ts'
+import type { FinishStatus, InspectRequest } from '../protocol/rollupHttp.ts'
 
-/**
- * Inspect queries (UTF-8 JSON), answered with one JSON report:
- *   {"query":"result","drvPath":"/nix/store/…drv"}   the result published for a derivation
- *   {"query":"attributes"}                          what "attr" may name
- *   {"query":"sources"}                             the locked sources and whether each is present
- *   {"query":"path","path":"/nix/store/…"}          whether the machine's store holds a path
- *   {"query":"upload","uploader":"0x…","name":…,"mode":"flat","sha256":…}   a source upload: present? which chunks held?
- */
-export const inspectQuery = z.discriminatedUnion('query', [
-  z.strictObject({ query: z.literal('result'), drvPath: z.string().regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+\.drv$/, 'a .drv store path') }),
-  z.strictObject({ query: z.literal('attributes') }),
-  z.strictObject({ query: z.literal('sources') }),
-  z.strictObject({ query: z.literal('path'), path: z.string().regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/, 'a store path') }),
-  uploadQuery,
-])
-export type InspectQuery = z.infer<typeof inspectQuery>
-
+/** An inspect query (dapp/protocol/inspect.ts), answered with one report. */
 export async function handleInspect(context: BackendContext, request: InspectRequest): Promise<FinishStatus> {
   let json: unknown
   try {
@@ -42,7 +26,7 @@ export async function handleInspect(context: BackendContext, request: InspectReq
   switch (query.query) {
     case 'result': {
       const result = context.results.get(query.drvPath)
-      await sendReport(context, { query: 'result', drvPath: query.drvPath, found: result !== undefined, ...(result ? { result: resultToJson(result) } : {}) })
+      await sendReport(context, { query: 'result', drvPath: query.drvPath, found: result !== undefined, ...(result ? { result: buildResultToJson(result) } : {}) })
       return 'accept'
     }
     case 'attributes':

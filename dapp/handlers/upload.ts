@@ -1,23 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hexToBytes, keccak256, slice, type Address, type Hex } from 'viem'
-import * as z from 'zod'
-import { chunkRange, decodeUploadChunk, encodeSourceAdded, isValidChunking, type SourceMode } from '../protocol/sourceUpload.ts'
+import type * as z from 'zod'
+import { chunkRange, decodeUploadChunk, encodeSourceAdded, isValidChunking, uploadChunkFields } from '../protocol/sourceUpload.ts'
+import type { uploadAnswer, uploadQuery } from '../protocol/inspect.ts'
+import type { RejectedReport } from '../protocol/reports.ts'
 import { addFixed, deletePath, fixedOutputPath, invalidPaths, restoreNar } from '../nix/store.ts'
-import { RollupRequestError, type AdvanceRequest, type FinishStatus } from '../rollup/client.ts'
+import { RollupRequestError } from '../protocol/rollupClient.ts'
+import { type AdvanceRequest, type FinishStatus } from '../protocol/rollupHttp.ts'
 import { sendReport, type BackendContext } from '../context.ts'
 import type { UploadKey } from '../uploads.ts'
-
-const chunkSchema = z.object({
-  // Nix's rule for store path names: these characters, not starting with a dot, at most 211.
-  name: z.string().regex(/^[A-Za-z0-9+\-_?=][A-Za-z0-9+\-._?=]{0,210}$/, 'a store path name (letters, digits, +-._?=, not starting with a dot, at most 211)'),
-  mode: z.union([z.literal(0), z.literal(1)], { error: 'mode must be 0 (flat) or 1 (recursive)' }).transform((m): SourceMode => (m === 1 ? 'recursive' : 'flat')),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  size: z.bigint().min(1n, 'size must be at least 1 byte'),
-  index: z.number().int().min(0),
-  count: z.number().int().min(1, 'count must be at least 1'),
-  data: z.string(),
-})
 
 /** Who owns an upload: the input's sender, or for an EtherPortal deposit the depositor. */
 function uploaderOf(context: BackendContext, request: AdvanceRequest): Address {
@@ -34,7 +26,7 @@ function uploaderOf(context: BackendContext, request: AdvanceRequest): Address {
  * uploads in progress then stay as they were (UploadStore.settle).
  */
 export async function handleUpload(context: BackendContext, request: AdvanceRequest, payload: Hex): Promise<FinishStatus> {
-  const reject = async (reason: string, extra: Record<string, unknown> = {}): Promise<FinishStatus> => {
+  const reject = async (reason: string, extra: Omit<RejectedReport, 'type' | 'reason'> = {}): Promise<FinishStatus> => {
     await sendReport(context, { type: 'rejected', reason, ...extra })
     return 'reject'
   }
@@ -44,7 +36,7 @@ export async function handleUpload(context: BackendContext, request: AdvanceRequ
   } catch (error) {
     return reject(`not an upload chunk: ${(error as Error).message.split('\n')[0]}`)
   }
-  const parsed = chunkSchema.safeParse(decoded)
+  const parsed = uploadChunkFields.safeParse(decoded)
   if (!parsed.success) return reject(`not an upload chunk: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   const chunk = parsed.data
   const maxBytes = context.config.uploadMaxBytes
@@ -96,7 +88,7 @@ async function complete(
   key: UploadKey,
   storePath: string,
   size: number,
-  reject: (reason: string, extra?: Record<string, unknown>) => Promise<FinishStatus>,
+  reject: (reason: string, extra?: Omit<RejectedReport, 'type' | 'reason'>) => Promise<FinishStatus>,
 ): Promise<FinishStatus> {
   const scratch = await mkdtemp(join(context.uploads.directory, '.staging', 'assemble-'))
   let added: string | undefined
@@ -147,16 +139,8 @@ class NotANarError extends Error {
   override name = 'NotANarError' as const
 }
 
-/** The inspect query that tells an uploader what the machine holds of a source (to resume, or to skip). */
-export const uploadQuery = z.strictObject({
-  query: z.literal('upload'),
-  uploader: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address'),
-  name: chunkSchema.shape.name,
-  mode: z.enum(['flat', 'recursive']),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits'),
-})
-
-export async function uploadStatus(context: BackendContext, query: z.infer<typeof uploadQuery>): Promise<Record<string, unknown>> {
+/** The answer to an upload query: what the machine holds of a source (to resume, or to skip). */
+export async function uploadStatus(context: BackendContext, query: z.output<typeof uploadQuery>): Promise<z.input<typeof uploadAnswer>> {
   const key: UploadKey = { uploader: query.uploader.toLowerCase(), name: query.name, mode: query.mode, sha256: query.sha256 }
   const storePath = await fixedOutputPath(key)
   const present = !(await invalidPaths([storePath])).has(storePath)

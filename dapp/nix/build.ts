@@ -4,8 +4,10 @@ import { CommandFailedError } from '../lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
 import { BuildFailedError, MissingSourcesError } from './errors.ts'
 import { fixedOutputsOf } from './fods.ts'
+import { logExcerpt } from './log.ts'
 import { invalidPaths, runtimeClosure, storePathInfos, type StorePathInfo } from './store.ts'
-import { instantiate, type BuildTarget } from './instantiate.ts'
+import { instantiate } from './instantiate.ts'
+import { type BuildTarget } from '../protocol/request.ts'
 
 /** An output: its NAR hash as Nix prints it (`sha256:<nix32>`), size and references. */
 export type BuiltOutput = StorePathInfo & { name: string }
@@ -21,7 +23,7 @@ export type BuildOptions = {
   memoryBytes?: number
   /** Wall-clock limit for the build. */
   buildTimeoutMs?: number
-  /** How much of a failed build's log to keep. */
+  /** How much of a failed build's log to keep, bytes (logExcerpt). */
   logTailBytes?: number
   /** Rebuild and compare with the outputs already in the store (`--check`). */
   check?: boolean
@@ -51,8 +53,6 @@ function diskWatch(minFreeBytes: number | undefined): { signal?: AbortSignal; tr
   }, 250)
   return { signal: controller.signal, tripped: () => tripped, stop: () => clearInterval(timer) }
 }
-
-const tail = (text: string, bytes: number) => (text.length > bytes ? text.slice(-bytes) : text)
 
 async function describeBuilt(drvPath: string, outputs: readonly { name: string; path: string }[]): Promise<BuiltDerivation> {
   const paths = outputs.map((o) => o.path)
@@ -88,7 +88,7 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
           throw new BuildFailedError({ target: drvPath, logTail: `build stopped: less than ${floor} left free on the store's disk`, cause })
         }
         if (cause instanceof CommandFailedError) {
-          throw new BuildFailedError({ target: drvPath, logTail: tail(cause.stderr, options.logTailBytes ?? 4096), cause })
+          throw new BuildFailedError({ target: drvPath, logTail: logExcerpt(cause.stderr, options.logTailBytes ?? 4096), cause })
         }
         throw cause
       })

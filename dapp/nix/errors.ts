@@ -14,8 +14,11 @@ export class MissingSourcesError extends Error {
 /** Nix could not evaluate the request (syntax error, missing attribute, a forbidden operation). */
 export class EvaluationError extends Error {
   override name = 'EvaluationError' as const
+  /** What Nix said, alone (the message also names the target, which may be the whole request). */
+  readonly log: string
   constructor(args: { target: string; log: string; cause?: unknown }) {
     super(`Evaluation of ${args.target} failed:\n${args.log}`, { cause: args.cause })
+    this.log = args.log
   }
 }
 

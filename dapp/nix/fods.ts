@@ -1,6 +1,7 @@
 import { runNix } from './env.ts'
 import { readDerivationOutputs, storePathName } from './derivation.ts'
-import { instantiate, type BuildTarget, type InstantiateOptions } from './instantiate.ts'
+import { instantiate, type InstantiateOptions } from './instantiate.ts'
+import { type BuildTarget } from '../protocol/request.ts'
 import { invalidPaths } from './store.ts'
 
 /** A fixed-output derivation in a build closure: a source that must be in the store beforehand. */

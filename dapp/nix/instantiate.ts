@@ -8,12 +8,12 @@ import { CommandFailedError } from '../lib/exec.ts'
 import { EvaluationError } from './errors.ts'
 import { packageSetInStore, packageSetName } from './package-set.ts'
 import { addFixed } from './store.ts'
+import type { BuildTarget } from '../protocol/request.ts'
 
 /**
  * What to build: an attribute path of the package set (`hello`, `lua`), or a Nix expression that
  * is a function of the package set (`pkgs: pkgs.hello`).
  */
-export type BuildTarget = { attr: string } | { expr: string }
 
 export type InstantiateOptions = {
   /**

@@ -8,7 +8,7 @@
  */
 import * as z from 'zod'
 import { hexToBytes, type Hex } from 'viem'
-import type { BuildTarget } from '../nix/instantiate.ts'
+import { address } from './primitives.ts'
 
 const attrPath = z
   .string()
@@ -20,13 +20,12 @@ export const buildRequestSchema = z
   .strictObject({
     attr: attrPath.optional(),
     expr: z.string().min(1).max(32_768).optional(),
-    callback: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{40}$/, 'a contract address, 0x and 40 hex digits')
-      .transform((s) => s as Hex)
-      .optional(),
+    callback: address.optional(),
   })
   .refine((r) => (r.attr === undefined) !== (r.expr === undefined), { message: 'give exactly one of "attr" or "expr"' })
+
+/** What to build: an attribute of the package set, or a Nix function of it. */
+export type BuildTarget = { attr: string } | { expr: string }
 
 export type BuildRequest = { target: BuildTarget; callback?: Hex }
 

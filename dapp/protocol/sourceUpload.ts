@@ -17,9 +17,12 @@
  * The chunk's bytes ride raw in the ABI `bytes`: the envelope costs 4 + 9 * 32 bytes plus the
  * name, padded to 32, almost all zeros (4 gas a byte instead of 16).
  */
+import * as z from 'zod'
 import { decodeAbiParameters, decodeFunctionData, encodeAbiParameters, encodeFunctionData, hexToNumber, parseAbi, parseAbiParameters, size as byteSize, slice, toFunctionSelector, type Address, type Hex } from 'viem'
 
-export type SourceMode = 'flat' | 'recursive'
+import { sha256Hex, storePathName, type SourceMode } from './primitives.ts'
+
+export type { SourceMode }
 
 /** The chunk's function, for encoders that need every field raw (a contract, a test of bad fields). */
 export const uploadAbi = parseAbi(['function cartenixUpload(string name, uint8 mode, bytes32 sha256, uint64 size, uint32 index, uint32 count, bytes data)'])
@@ -61,6 +64,17 @@ export function decodeUploadChunk(payload: Hex): Omit<UploadChunk, 'mode'> & { m
   const [name, mode, sha256, size, index, count, data] = args
   return { name, mode, sha256: sha256.slice(2).toLowerCase(), size, index, count, data }
 }
+
+/** The fields of a decoded chunk, checked: what the back end accepts before it looks at the upload. */
+export const uploadChunkFields = z.object({
+  name: storePathName,
+  mode: z.union([z.literal(0), z.literal(1)], { error: 'mode must be 0 (flat) or 1 (recursive)' }).transform((m): SourceMode => (m === 1 ? 'recursive' : 'flat')),
+  sha256: sha256Hex,
+  size: z.bigint().min(1n, 'size must be at least 1 byte'),
+  index: z.number().int().min(0),
+  count: z.number().int().min(1, 'count must be at least 1'),
+  data: z.string(),
+})
 
 /** Where chunk `index` of `count` lies in a whole of `size` bytes. */
 export function chunkRange(size: number, count: number, index: number): { start: number; end: number } {

@@ -3,27 +3,44 @@
  * and sha256 in `image/vm/lock.json`, fetched straight from the Debian mirror (no riscv64 root,
  * no mmdebstrap) into a cache outside the work tree, and unpacked with `dpkg-deb -x`.
  *
- * The lock is refreshed with a private apt configuration (its own sources list, lists and
- * status file, under the cache), so the host's apt is neither read nor changed.
+ * `npm run image -- vm-lock` re-resolves the lock against the mirror as it is today, with a
+ * private apt configuration (its own sources list, lists and status file, under the cache), so
+ * the host's apt is neither read nor changed.
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { z } from 'zod'
 import { exec } from '../../dapp/lib/exec.ts'
+import { imageDir } from '../../dapp/lib/paths.ts'
 import { artefactsDir } from '../host/artefacts.ts'
-import { controlField, describeDebs, fetchPinnedDeb, privateApt, type DebPackage, type LockRefresh } from '../host/debs.ts'
+import { controlField, debPackage, describeDebs, fetchPinnedDeb, privateApt, type LockRefresh } from '../host/debs.ts'
 
-export type VmLock = { arch: 'riscv64'; suite: string; mirror: string; roots: string[]; packages: DebPackage[] }
+export const vmLockSchema = z.object({
+  arch: z.literal('riscv64'),
+  suite: z.string(),
+  mirror: z.string().url(),
+  /** What is asked for; a kernel metapackage is followed to the versioned package it names. */
+  roots: z.array(z.string()).min(1),
+  /** Exactly one package per root, without dependencies (see resolveVmLock). */
+  packages: z.array(debPackage).min(1),
+})
+export type VmLock = z.infer<typeof vmLockSchema>
 
-export const vmLockPath = join(dirname(fileURLToPath(import.meta.url)), 'lock.json')
+/** The kernel and the initramfs's only program. */
+export const vmRoots = ['linux-image-riscv64', 'busybox-static'] as const
+
+export const vmLockPath = join(imageDir, 'vm', 'lock.json')
 
 /** Unpacked trees and scratch files; outside the work tree so `git clean` keeps them. */
 export const vmCache = artefactsDir('vm')
 
-const vmLockRefresh: LockRefresh = { command: 'npx tsx image/vm/probe.ts lock', lockFile: 'image/vm/lock.json' }
+export const vmLockRefresh: LockRefresh = { command: 'npm run image -- vm-lock', lockFile: 'image/vm/lock.json' }
 
-export async function readVmLock(): Promise<VmLock> {
-  return JSON.parse(await readFile(vmLockPath, 'utf8')) as VmLock
+export async function readVmLock(path: string = vmLockPath): Promise<VmLock> {
+  const text = await readFile(path, 'utf8').catch((cause: unknown) => {
+    throw new Error(`No VM lock at ${path}: run \`${vmLockRefresh.command}\``, { cause })
+  })
+  return vmLockSchema.parse(JSON.parse(text))
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
@@ -31,7 +48,7 @@ const exists = (path: string) => stat(path).then(() => true, () => false)
 /** Unpacks a pinned .deb once into the cache; the directory is named by the .deb's sha256. */
 export async function unpackPinned(lock: VmLock, name: string): Promise<string> {
   const pkg = lock.packages.find((p) => p.package === name)
-  if (!pkg) throw new Error(`${name} is not in image/vm/lock.json`)
+  if (!pkg) throw new Error(`${name} is not in ${vmLockRefresh.lockFile}`)
   const deb = await fetchPinnedDeb(lock, pkg, vmLockRefresh)
   const dir = join(vmCache, 'unpacked', pkg.sha256)
   if (await exists(join(dir, '.done'))) return dir
@@ -47,14 +64,15 @@ export async function unpackPinned(lock: VmLock, name: string): Promise<string> 
  * dependencies: the kernel image's Depends (kmod, initramfs-tools, ...) serve an installed system,
  * and nothing here installs it; the .debs are only unpacked.
  */
-export async function resolveVmLock(base: Pick<VmLock, 'arch' | 'suite' | 'mirror' | 'roots'>): Promise<VmLock> {
-  const apt = await privateApt(base)
+async function resolveVmLock(base: Pick<VmLock, 'suite' | 'mirror' | 'roots'>): Promise<VmLock> {
+  const arch = 'riscv64'
+  const apt = await privateApt({ arch, suite: base.suite, mirror: base.mirror })
   const names: string[] = []
   for (const root of base.roots) {
     let name = root
     // A metapackage (linux-image-riscv64) is followed to the versioned package it depends on.
     for (;;) {
-      const { stdout: record } = await exec('apt-cache', [...apt, 'show', '--no-all-versions', `${name}:${base.arch}`])
+      const { stdout: record } = await exec('apt-cache', [...apt, 'show', '--no-all-versions', `${name}:${arch}`])
       const installedSize = Number(controlField(record, 'Installed-Size') ?? '0')
       const dep = /^linux-image-[a-z0-9]+$/.test(name) ? /^Depends: (linux-image-[^ ,]+)/m.exec(record)?.[1] : undefined
       if (!dep || installedSize >= 100) break
@@ -62,5 +80,15 @@ export async function resolveVmLock(base: Pick<VmLock, 'arch' | 'suite' | 'mirro
     }
     names.push(name)
   }
-  return { ...base, arch: 'riscv64', roots: [...base.roots], packages: await describeDebs(apt, base.arch, names) }
+  // In the order of the roots, not sorted by name as describeDebs returns them: one per root.
+  const packages = (await describeDebs(apt, arch, names)).sort((a, b) => names.indexOf(a.package) - names.indexOf(b.package))
+  return vmLockSchema.parse({ arch, suite: base.suite, mirror: base.mirror, roots: [...base.roots], packages })
+}
+
+/** Resolves the roots against the mirror today, and writes the lock. */
+export async function refreshVmLock(base: Pick<VmLock, 'suite' | 'mirror' | 'roots'>, log: (line: string) => void = () => {}): Promise<VmLock> {
+  log(`VM lock: resolving ${base.roots.join(', ')} in ${base.suite}`)
+  const lock = await resolveVmLock(base)
+  await writeFile(vmLockPath, `${JSON.stringify(lock, null, 2)}\n`)
+  return lock
 }

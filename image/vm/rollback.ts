@@ -24,10 +24,11 @@
  * Inspect requests are not rolled back one by one: their writes (none that the back end keeps)
  * are committed or dropped with the next advance input's.
  */
+import { finishBody, requestKind, type FinishStatus } from '../../dapp/protocol/rollupHttp.ts'
 import type { RequestFrame } from './relay/frame.ts'
 import type { RelayAnswer } from './relay/host.ts'
 
-export type Verdict = 'accept' | 'reject'
+export type Verdict = FinishStatus
 
 export type RollbackActions = {
   /** Makes the disk as it is now the state to return to. */
@@ -112,18 +113,17 @@ export function createInputGate(actions: RollbackActions): InputGate {
 }
 
 function verdictOf(body: Buffer): Verdict | undefined {
-  try {
-    const status = (JSON.parse(body.toString('utf8')) as { status?: unknown }).status
-    return status === 'accept' || status === 'reject' ? status : undefined
-  } catch {
-    return undefined
-  }
+  return finishBody.safeParse(parseJson(body)).data?.status
 }
 
 function requestTypeOf(body: Buffer): 'advance' | 'inspect' | undefined {
+  const type = requestKind.safeParse(parseJson(body)).data?.request_type
+  return type === undefined ? undefined : type === 'advance_state' ? 'advance' : 'inspect'
+}
+
+function parseJson(body: Buffer): unknown {
   try {
-    const type = (JSON.parse(body.toString('utf8')) as { request_type?: unknown }).request_type
-    return type === 'advance_state' ? 'advance' : type === 'inspect_state' ? 'inspect' : undefined
+    return JSON.parse(body.toString('utf8'))
   } catch {
     return undefined
   }

@@ -13,7 +13,7 @@
  * the addInput call, so it exists after the send began and before the receipt came back. "From the
  * receipt" is therefore a lower bound of the latency and "from the send" an upper bound.
  */
-import { createRollupClient } from '../../dapp/rollup/client.ts'
+import { createRollupClient } from '../../dapp/protocol/rollupClient.ts'
 import type { BenchChain } from './chain.ts'
 import { hello } from './overhead.ts'
 import { type SectionResult } from './report.ts'
@@ -108,7 +108,7 @@ export async function benchLatency(chain: BenchChain, inputs: number, log: (line
       nodeReadToBackend: stats(nodeToBackend),
     },
     notes: [
-      'Latency: the bench plays the back end (dapp/rollup/client.ts finish("accept") in a loop; no build, no outputs) on a devnet without the real back end; ' +
+      'Latency: the bench plays the back end (dapp/protocol/rollupClient.ts finish("accept") in a loop; no build, no outputs) on a devnet without the real back end; ' +
         `inputs are sent at random moments (mean gap ${meanGapMs} ms). Block timestamps have 1 s resolution, so times are wall-clock (Date.now, ms) in the bench process, ` +
         'which also runs the dev node: "from receipt" starts when the addInput receipt came back (a lower bound: the block was mined before), ' +
         `"from send" when addInput was called (an upper bound). Split: receipt -> dev node reads the event ${summary(chainToNode)}; ` +

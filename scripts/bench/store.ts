@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises'
 import { readDerivationOutputs } from '../../dapp/nix/derivation.ts'
 import { runNix } from '../../dapp/nix/env.ts'
-import { instantiate, type BuildTarget } from '../../dapp/nix/instantiate.ts'
+import { instantiate } from '../../dapp/nix/instantiate.ts'
+import { type BuildTarget } from '../../dapp/protocol/request.ts'
 import { invalidPaths } from '../../dapp/nix/store.ts'
 import { CommandFailedError } from '../../dapp/lib/exec.ts'
 

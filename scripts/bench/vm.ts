@@ -52,8 +52,8 @@ export async function benchVmRun(deterministic: boolean, log: (line: string) => 
     const helloMs = performance.now() - t0
     const [out] = notice.result.outputs
     if (!notice.result.success || !out) {
-      const failed = reports.map((r) => r.json as { type?: string; logTail?: string } | undefined).find((r) => r?.type === 'build-failed')
-      throw new Error(`hello failed in the VM after ${(helloMs / 1000).toFixed(0)} s; the log ends:\n${failed?.logTail?.slice(-1500) ?? '(no log)'}`)
+      const failed = reports.map(({ report }) => (report?.type === 'build-failed' ? report : undefined)).find((report) => report !== undefined)
+      throw new Error(`hello failed in the VM after ${(helloMs / 1000).toFixed(0)} s; the log ends:\n${failed?.logTail.slice(-1500) ?? '(no log)'}`)
     }
     const qemu = await qemuOf(process.pid)
     if (!qemu) throw new Error('No qemu-system-riscv64 below this process')

@@ -3,7 +3,8 @@
  * Authority (the consensus: one owner who submits claims, accepted at once) and the Application.
  */
 import { encodeFunctionData, zeroHash, type Abi, type Address, type Hex, type PublicClient, type WalletClient } from 'viem'
-import { dataAvailabilityAbi, rollupsArtifacts } from '../../contracts-client/abi/rollups.ts'
+import { rollupsArtifacts } from '../../contracts-client/abi/artifacts.ts'
+import { dataAvailabilityAbi } from '../../contracts-client/abi/rollups.ts'
 
 export type RollupsDeployment = {
   inputBox: Address

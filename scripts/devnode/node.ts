@@ -20,27 +20,8 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { applicationAbi, authorityAbi, inputBoxAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
 import { anvilPollingInterval } from './anvil.ts'
 import { OutputsMerkleTree } from './merkle.ts'
+import type { FinishStatus, RollupRequestBody } from '../../dapp/protocol/rollupHttp.ts'
 import { loadState, saveState, type DeploymentRecord, type EpochRecord, type InputRecord, type NodeState } from './state.ts'
-
-export type FinishVerdict = 'accept' | 'reject'
-
-export type AdvanceStateRequest = {
-  request_type: 'advance_state'
-  data: {
-    metadata: {
-      chain_id: number
-      app_contract: Address
-      msg_sender: Address
-      block_number: number
-      block_timestamp: number
-      prev_randao: Hex
-      input_index: number
-    }
-    payload: Hex
-  }
-}
-export type InspectStateRequest = { request_type: 'inspect_state'; data: { payload: Hex } }
-export type ServedRequest = AdvanceStateRequest | InspectStateRequest
 
 export type InspectStatus = 'Accepted' | 'Rejected' | 'Exception'
 export type InspectResult = { status: InspectStatus; exception?: Hex; reports: { payload: Hex }[]; processedInputCount: number }
@@ -360,7 +341,7 @@ export class DevNode {
   }
 
   /** Settles what `session` has in flight with its verdict, then waits for the next request. */
-  async finish(session: Session, verdict: FinishVerdict): Promise<ServedRequest | null> {
+  async finish(session: Session, verdict: FinishStatus): Promise<RollupRequestBody | null> {
     this.#checkSession(session)
     if (this.#inFlight) await this.#settle(this.#heldBy(session, 'Finishing'), verdict === 'accept' ? 'ACCEPTED' : 'REJECTED')
     const deadline = Date.now() + this.#options.finishWaitMs
@@ -380,7 +361,7 @@ export class DevNode {
     }
   }
 
-  async #next(session: Session): Promise<ServedRequest | null> {
+  async #next(session: Session): Promise<RollupRequestBody | null> {
     // Another session may have taken a request while this one waited.
     if (this.#inFlight) return null
     const inspect = this.#inspects.shift()

@@ -7,27 +7,8 @@
  */
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import type { Address, Hex } from 'viem'
-import { hexToBigInt } from 'viem'
+import { delegateCallVoucherBody, finishBody, payloadBody, voucherBody } from '../../dapp/protocol/rollupHttp.ts'
 import { NoRequestInFlightError, NotYourRequestError, UnknownSessionError, type DevNode, type Session } from './node.ts'
-
-/** Inputs and outputs are each capped at 2 MiB by the machine's I/O buffers. */
-const maxPayloadBytes = 2 * 1024 * 1024
-const hex = z
-  .string()
-  .regex(/^0x([0-9a-fA-F]{2})*$/, 'an even-length 0x-prefixed hex string')
-  .refine((s) => (s.length - 2) / 2 <= maxPayloadBytes, 'larger than the 2 MiB I/O buffer')
-  .transform((s) => s as Hex)
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address').transform((s) => s as Address)
-const uint256 = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{1,64}$/, 'a uint256 as 0x-prefixed hex, at most 32 bytes')
-  .transform((s) => hexToBigInt(s as Hex))
-
-const finishBody = z.object({ status: z.enum(['accept', 'reject']) })
-const payloadBody = z.object({ payload: hex })
-const voucherBody = z.object({ destination: address, value: uint256, payload: hex })
-const delegateCallVoucherBody = z.object({ destination: address, payload: hex })
 
 export function rollupApi(node: DevNode): Hono {
   const app = new Hono()

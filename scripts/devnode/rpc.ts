@@ -1,20 +1,22 @@
 /**
  * The rollups node v2 read API, served by the dev node: JSON-RPC at POST /rpc and inspect at
  * POST /inspect/<app>. Field names, 0x-hex numbers, pagination and error codes follow the real
- * node, so clients work unchanged against either. The node's wire format lives here only.
+ * node, so clients work unchanged against either. Every record is built as the wire type that
+ * dapp/protocol/nodeApi.ts defines, the one the client library parses.
  */
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { z } from 'zod'
 import { decodeFunctionData, encodeFunctionData, type Hex } from 'viem'
 import { dataAvailabilityAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { addressPattern } from '../../dapp/protocol/primitives.ts'
+import {
+  rpcErrorCode, type applicationRecord, type decodedOutputRecord, type epochRecord, type inputRecord, type inspectResponse, type outputRecord, type reportRecord, type Wire,
+} from '../../dapp/protocol/nodeApi.ts'
 import { InspectTimeoutError, type DevNode } from './node.ts'
 import { epochStatus, type EpochRecord, type InputRecord, type NodeState, type OutputRecord, type ReportRecord } from './state.ts'
 
 export const nodeVersion = 'cartenix-devnode-0.1.0'
-
-/** JSON-RPC error codes the real node uses. */
-export const rpcErrorCode = { parseError: -32700, invalidRequest: -32600, methodNotFound: -32601, invalidParams: -32602, internal: -32603, notFound: -32001 } as const
 
 class RpcError extends Error {
   constructor(readonly code: number, message: string) {
@@ -34,7 +36,7 @@ const pagination = {
   descending: z.boolean().default(false),
 }
 
-function application(state: NodeState, processedInputs: number) {
+function application(state: NodeState, processedInputs: number): Wire<typeof applicationRecord> {
   const d = state.deployment
   const lastChecked = toHex(Math.max(state.nextBlock - 1, 0))
   return {
@@ -58,7 +60,7 @@ function application(state: NodeState, processedInputs: number) {
   }
 }
 
-function input(record: InputRecord) {
+function input(record: InputRecord): Wire<typeof inputRecord> & { decoded_data: { sender: string } } {
   const { args } = decodeFunctionData({ abi: inputsAbi, data: record.rawData })
   const [chainId, appContract, sender, blockNumber, blockTimestamp, prevRandao, index, payload] = args as [bigint, Hex, Hex, bigint, bigint, bigint, bigint, Hex]
   return {
@@ -85,7 +87,7 @@ function input(record: InputRecord) {
   }
 }
 
-function decodeOutput(rawData: Hex) {
+function decodeOutput(rawData: Hex): Wire<typeof decodedOutputRecord> {
   const decoded = decodeFunctionData({ abi: outputsAbi, data: rawData })
   const { functionName } = decoded
   const args = (decoded.args ?? []) as readonly unknown[]
@@ -101,7 +103,7 @@ function decodeOutput(rawData: Hex) {
   }
 }
 
-function output(record: OutputRecord) {
+function output(record: OutputRecord): Wire<typeof outputRecord> {
   return {
     epoch_index: toHex(record.epochIndex),
     input_index: toHex(record.inputIndex),
@@ -116,7 +118,7 @@ function output(record: OutputRecord) {
   }
 }
 
-function report(record: ReportRecord) {
+function report(record: ReportRecord): Wire<typeof reportRecord> {
   return {
     epoch_index: toHex(record.epochIndex),
     input_index: toHex(record.inputIndex),
@@ -127,7 +129,7 @@ function report(record: ReportRecord) {
   }
 }
 
-function epoch(record: EpochRecord, inputs: readonly InputRecord[]) {
+function epoch(record: EpochRecord, inputs: readonly InputRecord[]): Wire<typeof epochRecord> {
   const own = inputs.filter((i) => i.epochIndex === record.index).map((i) => i.index)
   const lower = own.length > 0 ? Math.min(...own) : inputs.filter((i) => i.epochIndex < record.index).length
   return {
@@ -192,7 +194,7 @@ const methods: Record<string, Method> = {
     run: (node: DevNode, p: { epoch_index: number }) => found(node.state.epochs.map((e) => epoch(e, node.state.inputs)).find((e) => e.index === toHex(p.epoch_index)), 'Epoch'),
   },
   cartesi_listInputs: {
-    params: z.object({ application: app, epoch_index: hexIndex.optional(), sender: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address').optional(), ...pagination }),
+    params: z.object({ application: app, epoch_index: hexIndex.optional(), sender: z.string().regex(addressPattern, 'an address').optional(), ...pagination }),
     run: (node: DevNode, p: { epoch_index?: number; sender?: string; limit: number; offset: number; descending: boolean }) =>
       page(
         node.state.inputs.filter((i) => p.epoch_index === undefined || i.epochIndex === p.epoch_index).map(input)
@@ -212,7 +214,7 @@ const methods: Record<string, Method> = {
     params: z.object({
       application: app, epoch_index: hexIndex.optional(), input_index: hexIndex.optional(),
       output_type: z.string().regex(/^(0x)?[0-9a-fA-F]{8}$/, 'expected exactly 4 bytes').transform((t) => `0x${t.replace(/^0x/, '').toLowerCase()}`).optional(),
-      voucher_address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address').optional(), ...pagination,
+      voucher_address: z.string().regex(addressPattern, 'an address').optional(), ...pagination,
     }),
     run: (node: DevNode, p: { epoch_index?: number; input_index?: number; output_type?: string; voucher_address?: string; limit: number; offset: number; descending: boolean }) =>
       page(
@@ -302,12 +304,13 @@ export function nodeApi(node: DevNode): Hono {
       if (error instanceof InspectTimeoutError) return c.text(error.message, 503, { 'Retry-After': '5' })
       throw error
     }
-    return c.json({
+    const answer: Wire<typeof inspectResponse> = {
       status: result.status,
       exception: result.exception ?? '',
       reports: result.reports,
       processed_input_count: result.processedInputCount,
-    })
+    }
+    return c.json(answer)
   })
   return api
 }

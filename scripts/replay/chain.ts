@@ -17,17 +17,17 @@ export type ApplicationFacts = {
 }
 
 export async function readApplication(client: PublicClient, application: Address): Promise<ApplicationFacts> {
-  const read = <T>(functionName: string) => client.readContract({ address: application, abi: applicationAbi, functionName }) as Promise<T>
+  const app = { address: application, abi: applicationAbi } as const
   const [templateHash, consensus, deploymentBlock, dataAvailability, chainId] = await Promise.all([
-    read<Hex>('getTemplateHash'),
-    read<Address>('getOutputsMerkleRootValidator'),
-    read<bigint>('getDeploymentBlockNumber'),
-    read<Hex>('getDataAvailability'),
+    client.readContract({ ...app, functionName: 'getTemplateHash' }),
+    client.readContract({ ...app, functionName: 'getOutputsMerkleRootValidator' }),
+    client.readContract({ ...app, functionName: 'getDeploymentBlockNumber' }),
+    client.readContract({ ...app, functionName: 'getDataAvailability' }),
     client.getChainId(),
   ])
   const { functionName, args } = decodeFunctionData({ abi: dataAvailabilityAbi, data: dataAvailability })
   if (functionName !== 'InputBox') throw new Error(`The application's data availability is ${functionName}, not InputBox: replay reads inputs from an InputBox only`)
-  const epochLength = (await client.readContract({ address: consensus, abi: authorityAbi, functionName: 'getEpochLength' })) as bigint
+  const epochLength = await client.readContract({ address: consensus, abi: authorityAbi, functionName: 'getEpochLength' })
   return {
     application,
     chainId,
@@ -35,7 +35,7 @@ export async function readApplication(client: PublicClient, application: Address
     consensus,
     epochLength: Number(epochLength),
     deploymentBlock: Number(deploymentBlock),
-    inputBox: (args as readonly [Address])[0],
+    inputBox: args[0],
   }
 }
 

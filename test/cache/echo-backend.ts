@@ -5,7 +5,7 @@
  * it like any other notice, so that it validates on-chain. Run by the devnet in place of
  * dapp/main.ts (backendCommand), on ROLLUP_HTTP_SERVER_URL.
  */
-import { createRollupClient } from '../../dapp/rollup/client.ts'
+import { createRollupClient } from '../../dapp/protocol/rollupClient.ts'
 
 const url = process.env.ROLLUP_HTTP_SERVER_URL
 if (!url) throw new Error('ROLLUP_HTTP_SERVER_URL is not set')

@@ -6,7 +6,7 @@ import { anvil } from 'viem/chains'
 import {
   createNodeClient, deployRegistry, executeVoucher, getInput, InputNotAcceptedError, readRegistry, requestBuild, validateNotice,
   verifyLocally, VoucherAlreadyExecutedError, waitForProof, waitForResult, type NodeClient,
-} from '../../contracts-client/index.ts'
+} from '../../contracts-client/host.ts'
 import { compileContract } from '../../contracts-client/contracts/compile.ts'
 import { runNix } from '../../dapp/nix/env.ts'
 import { hexToNarHash } from '../../dapp/protocol/narHash.ts'

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { toHex } from 'viem'
 import { createNodeClient, validateNotice, waitForProof, waitForResult } from '../../contracts-client/index.ts'
 import { freePort, startBackend, type Devnet } from '../../scripts/devnode/devnet.ts'
+import { exec } from '../../dapp/lib/exec.ts'
 import { addInput, clients, reportsOf, rpc, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 
 const nonce = `${process.pid}-${Date.now()}`
@@ -31,8 +32,11 @@ describe('faults', () => {
     try {
       await new Promise((resolve) => setTimeout(resolve, 5000)) // a quiet spell: the back end sees 202s
       const slow = await addInput(devnet, JSON.stringify({ expr: `pkgs: pkgs.mkDerivation { name = "slow-${nonce}"; buildPhase = "sleep 15"; }` }))
-      await waitFor('the node to read the input', async () => (await rpc(devnet, 'cartesi_getInput', { input_index: toHex(slow) }).catch(() => undefined))?.data)
-      await new Promise((resolve) => setTimeout(resolve, 3000))
+      // Mid-build: Nix is realising this input's derivation (a fixed wait would be too short on a busy machine).
+      await waitFor('the back end to build the input', async () => {
+        const { stdout } = await exec('ps', ['-eo', 'args'])
+        return stdout.split('\n').some((line) => line.includes('--realise') && line.includes(`-slow-${nonce}.drv`)) || undefined
+      }, 120_000)
       devnet.backend?.kill('SIGKILL')
       expect((await waitForInput(devnet, slow)).status).toBe('EXCEPTION')
       expect(Buffer.from((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(slow) })).data.at(-1).raw_data.slice(2), 'hex').toString()).toContain('back end exited')

@@ -12,7 +12,7 @@ import { anvil } from 'viem/chains'
 import {
   CartenixError, createNodeClient, deployRegistry, executeVoucher, getOutput, NotAVoucherError, readRegistry, requestBuild, validateNotice,
   VoucherAlreadyExecutedError, waitForProof, waitForResult, WaitTimeoutError, type CartenixOutput, type NodeClient,
-} from '../../contracts-client/index.ts'
+} from '../../contracts-client/host.ts'
 import { applicationAbi, authorityAbi } from '../../contracts-client/abi/rollups.ts'
 import { devAccountKey } from '../../scripts/devnode/anvil.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
@@ -230,16 +230,12 @@ describe('hostile executions: Application.executeOutput refuses, executeVoucher 
 describe('an output whose epoch has no accepted claim', () => {
   // Runs last: it takes the Authority away from the dev node, so no later claim can be accepted.
   //
-  // PRODUCT BUG (expected to fail until fixed): contracts-client/actions/waitForProof.ts returns
-  // as soon as the node lists the output's 63 siblings, which the node does once the epoch's claim
-  // is *computed* (CLAIM_COMPUTED), before the claim is submitted, let alone accepted. Its doc and
-  // the README say it "waits until an output's epoch is claimed". Callers that validate or execute
-  // right after it (scripts/start.ts, `cartenix verify`, `cartenix execute`) then see a genuine
-  // output refused (InvalidOutputsMerkleRoot) whenever they land in that window (about 20 ms per
-  // epoch under the dev node; as long as a Quorum takes under the real node), and here, where the
-  // claim can never be accepted, it hands out a "proof" at once. Fix: also require the epoch's
-  // status (cartesi_getEpoch) to be CLAIM_ACCEPTED, or Authority/Application to accept the root.
-  it('is refused by the contract, and waitForProof does not call it proven (BUG: it does)', async () => {
+  // The node lists an output's 63 siblings as soon as its epoch's claim is *computed*
+  // (CLAIM_COMPUTED), before the claim is submitted, let alone accepted. Here the claim can never
+  // be accepted: the contract refuses the output (InvalidOutputsMerkleRoot), and waitForProof,
+  // which also waits for the epoch's status to be CLAIM_ACCEPTED, never hands out that "proof"
+  // (scripts/start.ts, `cartenix verify` and `cartenix execute` validate or execute right after it).
+  it('is refused by the contract, and waitForProof does not call it proven: it times out', async () => {
     const authority = devnet.deployment.authority
     const formerOwner = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devAccountKey) })
     const [newOwner] = await wallet().getAddresses()

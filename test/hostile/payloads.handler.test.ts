@@ -8,8 +8,10 @@
  * {"type":"rejected","reason":…} that says why, and nothing else: no notice, no voucher.
  *
  * Valid requests are never generated (they would start real Nix builds): every generated payload
- * is checked with parseBuildRequest and dropped if it parses.
+ * is checked with parseBuildRequest and dropped if it parses. One valid request that Nix cannot
+ * evaluate (nothing is built) is sent last: its report must keep Nix's reason.
  */
+import { decodeReport } from '../../dapp/protocol/reports.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { bytesToHex, concat, encodeFunctionData, type Hex } from 'viem'
@@ -20,8 +22,10 @@ import type { BackendContext } from '../../dapp/context.ts'
 import { parseBuildRequest } from '../../dapp/protocol/request.ts'
 import { UploadStore } from '../../dapp/uploads.ts'
 import { ResultLedger } from '../../dapp/results.ts'
-import { createRollupClient } from '../../dapp/rollup/client.ts'
-import { startRollupRecorder, type RollupRecorder } from './rollup-recorder.ts'
+import { createRollupClient } from '../../dapp/protocol/rollupClient.ts'
+import type { FinishStatus } from '../../dapp/protocol/rollupHttp.ts'
+import { InputNotAcceptedError } from '../../contracts-client/errors/build.ts'
+import { startRollupRecorder, type RecordedCall, type RollupRecorder } from './rollup-recorder.ts'
 
 const etherPortal = '0x1111111111111111111111111111111111111111' as const
 const encoder = new TextEncoder()
@@ -56,10 +60,8 @@ type Hostile = { kind: string; bytes: Uint8Array; reason: RegExp; mentions?: str
 
 const isValid = (bytes: Uint8Array) => parseBuildRequest(bytesToHex(bytes)).ok
 
-/** Sends one case through /finish → handleAdvance and checks everything that came back. */
-async function reject(hostile: Hostile, viaPortal: { sender: Uint8Array; value: Uint8Array } | undefined): Promise<void> {
-  tried++
-  const payload: Hex = viaPortal ? concat([bytesToHex(viaPortal.sender), bytesToHex(viaPortal.value), bytesToHex(hostile.bytes)]) : bytesToHex(hostile.bytes)
+/** Serves one input on /finish, hands it to handleAdvance, and returns its verdict and the calls it made. */
+async function advance(payload: Hex, viaPortal: boolean): Promise<{ status: FinishStatus; calls: RecordedCall[] }> {
   const index = inputIndex++
   recorder.enqueue({
     request_type: 'advance_state',
@@ -81,13 +83,23 @@ async function reject(hostile: Hostile, viaPortal: { sender: Uint8Array; value: 
   const since = recorder.calls.length
   const status = await handleAdvance(context, request)
   context.results.settle(status === 'accept')
-  const calls = recorder.calls.slice(since)
+  return { status, calls: recorder.calls.slice(since) }
+}
+
+/** The JSON of a report the handler sent. */
+const decodedReportOf = (call: RecordedCall | undefined) => decodeReport((call?.body as { payload: Hex }).payload)
+const reportOf = (call: RecordedCall | undefined) => decodedReportOf(call).json as Record<string, unknown>
+
+/** Sends one case through /finish → handleAdvance and checks everything that came back. */
+async function reject(hostile: Hostile, viaPortal: { sender: Uint8Array; value: Uint8Array } | undefined): Promise<void> {
+  tried++
+  const payload: Hex = viaPortal ? concat([bytesToHex(viaPortal.sender), bytesToHex(viaPortal.value), bytesToHex(hostile.bytes)]) : bytesToHex(hostile.bytes)
+  const { status, calls } = await advance(payload, viaPortal !== undefined)
 
   const describe = `${hostile.kind}${viaPortal ? ' (via the EtherPortal)' : ''}: ${bytesToHex(hostile.bytes.slice(0, 80))}${hostile.bytes.length > 80 ? '…' : ''}`
   expect(status, describe).toBe('reject')
   expect(calls.map((c) => c.path), describe).toEqual(['/report'])
-  const reportHex = (calls[0]?.body as { payload: Hex }).payload
-  const report = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(reportHex.slice(2), 'hex'))) as { type: unknown; reason: unknown }
+  const report = reportOf(calls[0])
   expect(report.type, describe).toBe('rejected')
   expect(typeof report.reason, describe).toBe('string')
   const reason = report.reason as string
@@ -329,4 +341,34 @@ describe('hostile payloads, in-process: every malformed request is rejected with
       })
     }
   })
+})
+
+describe('a request Nix cannot evaluate, written on one long line', () => {
+  it("is rejected with a report whose log keeps Nix's error: line and position, which `cartenix build` prints", async () => {
+    tried++
+    // Nix echoes the whole 10 800-character line and a caret under its end: a plain tail of the
+    // message was that, and no reason.
+    const expr = `pkgs: ${'pkgs.lib.id '.repeat(900)}undefinedVar`
+    const payload = bytesToHex(utf8(JSON.stringify({ expr })))
+    try {
+      const { status, calls } = await advance(payload, false)
+      expect(status).toBe('reject')
+      expect(calls.map((c) => c.path)).toEqual(['/report'])
+      const report = reportOf(calls[0])
+      expect(report).toMatchObject({ type: 'rejected', reason: 'evaluation failed' })
+      const log = String(report.log)
+      expect(log).toContain("error: undefined variable 'undefinedVar'")
+      expect(log).toMatch(new RegExp(`at /nix/store/[0-9a-z]{32}-cartenix-request\\.nix:1:${expr.indexOf('undefinedVar') + 1}:`))
+      expect(Buffer.byteLength(log)).toBeLessThanOrEqual(context.config.logTailBytes)
+      // What `cartenix build` prints for an input that was not accepted: each report's reason and log.
+      const printed = new InputNotAcceptedError({ inputIndex: 0n, status: 'REJECTED', reports: [decodedReportOf(calls[0])] }).message
+      expect(printed).toContain("evaluation failed: error: undefined variable 'undefinedVar'")
+      expect(printed).toContain("error: undefined variable 'undefinedVar'")
+      expect(context.results.size).toBe(0)
+      asExpected++
+    } finally {
+      // The handler logged the input, which reached Nix; the cases above expect no log.
+      logLines.splice(0)
+    }
+  }, 120_000)
 })

@@ -3,7 +3,7 @@
  * queued requests on /finish, answers outputs and reports like the rollup API does (201
  * {"index":n} for /notice and /voucher, 202 for /report, 200 for /exception) and records every
  * call with its decoded body. Real HTTP, real JSON, real sockets: the back end's own rollup
- * client (dapp/rollup/client.ts) talks to it exactly as it talks to the dev node.
+ * client (dapp/protocol/rollupClient.ts) talks to it exactly as it talks to the dev node.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'

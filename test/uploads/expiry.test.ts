@@ -11,7 +11,7 @@ import { loadConfig } from '../../dapp/config.ts'
 import type { BackendContext } from '../../dapp/context.ts'
 import { handleAdvance } from '../../dapp/handlers/advance.ts'
 import { ResultLedger } from '../../dapp/results.ts'
-import { createRollupClient } from '../../dapp/rollup/client.ts'
+import { createRollupClient } from '../../dapp/protocol/rollupClient.ts'
 import { UploadStore } from '../../dapp/uploads.ts'
 import { startRollupRecorder, type RollupRecorder } from '../hostile/rollup-recorder.ts'
 

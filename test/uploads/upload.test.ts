@@ -11,6 +11,7 @@ import { bytesToHex, createWalletClient, getAddress, http, sha256, type Hex } fr
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
 import { inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
+import type { InspectQuery } from '../../dapp/protocol/inspect.ts'
 import {
   chunkCount, chunkRange, createNodeClient, encodeUploadChunk, inspectState, requestBuild, uploadSource, validateNotice, waitForProof, waitForResult, type NodeClient,
 } from '../../contracts-client/index.ts'
@@ -59,7 +60,7 @@ async function rejected(payload: { hex: Hex }): Promise<string> {
 }
 
 const uploadQuery = () => ({ query: 'upload', uploader, name: figletSource.name, mode: 'flat', sha256: figletSource.sha256 })
-const inspect = async (query: unknown) => (await inspectState({ url: `${devnet.nodeUrl}/inspect`, application: application(), query })).reports[0]?.json as any
+const inspect = async (query: unknown) => (await inspectState({ url: `${devnet.nodeUrl}/inspect`, application: application(), query: query as InspectQuery })).reports[0]?.json as any
 
 beforeAll(async () => {
   storePath = await fixedOutputPath({ name: figletSource.name, sha256: figletSource.sha256, mode: 'flat' })

@@ -1,7 +1,5 @@
 /** Past inputs and outputs, newest first, a page at a time; each input links to its own page. */
-import { listInputs } from '../../contracts-client/actions/listInputs.ts'
-import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
-import type { CartenixOutput } from '../../contracts-client/node/outputs.ts'
+import { listInputs, listOutputs, type CartenixOutput } from '../../contracts-client/index.ts'
 import type { Connection } from './connection.ts'
 import { describeError, h, replace } from './dom.ts'
 import { inputRequest } from './input.ts'

@@ -5,10 +5,7 @@
  */
 import { createClient, custom, http, type Account, type Address, type Chain, type Client, type EIP1193Provider, type Hex, type Transport } from 'viem'
 import { getAddresses, getChainId, readContract, requestAddresses, switchChain } from 'viem/actions'
-import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
-import { getApplication } from '../../contracts-client/actions/getApplication.ts'
-import { createNodeClient, type NodeClient } from '../../contracts-client/node/client.ts'
-import { listOf, wireApplication } from '../../contracts-client/node/wire.ts'
+import { applicationAbi, createNodeClient, getApplication, listApplications, type NodeClient } from '../../contracts-client/index.ts'
 import type { Settings } from './settings.ts'
 
 declare global {
@@ -61,7 +58,6 @@ export async function connect(settings: Settings): Promise<Connection> {
   const application = await getApplication(node, { application: named })
   if (!application.inputBox) throw new Error(`The node does not say which InputBox application ${application.address} reads`)
   const templateHash = await readContract(publicClient, { address: application.address, abi: applicationAbi, functionName: 'getTemplateHash' })
-  if (typeof templateHash !== 'string' || !/^0x[0-9a-f]{64}$/i.test(templateHash)) throw new Error(`Application ${application.address} gave no template hash`)
   const connection: Connection = {
     settings,
     chain,
@@ -71,7 +67,7 @@ export async function connect(settings: Settings): Promise<Connection> {
     applicationName: application.name,
     inputBox: application.inputBox,
     epochLength: application.epochLength,
-    templateHash: templateHash as Hex,
+    templateHash,
     signer: undefined,
   }
   if (!window.ethereum) connection.signer = await devnetSigner(connection, pollingInterval)
@@ -79,8 +75,8 @@ export async function connect(settings: Settings): Promise<Connection> {
 }
 
 async function firstApplication(node: NodeClient): Promise<string> {
-  const { data } = await node.request('cartesi_listApplications', { limit: 1 }, listOf(wireApplication))
-  const first = data[0]
+  const { applications } = await listApplications(node, { limit: 1 })
+  const first = applications[0]
   if (!first) throw new Error(`The node at ${node.url} runs no application`)
   return first.address
 }

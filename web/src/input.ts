@@ -7,22 +7,12 @@
  */
 import { formatEther, getAddress, hexToBigInt, hexToString, keccak256, size as byteSize, slice, type Address, type Hex } from 'viem'
 import { readContract } from 'viem/actions'
-import * as z from 'zod'
-import { applicationAbi } from '../../contracts-client/abi/rollups.ts'
-import type { BuildResult } from '../../dapp/protocol/buildResult.ts'
+import {
+  applicationAbi, executeVoucher, failureReportTypes, getInput, InputNotAcceptedError, listOutputs, readRegistry, requestBytes, validateNotice, waitForProof, waitForResult,
+  type BuildResult, type CartenixOutput, type DecodedReport, type NodeInput, type RegistryEntry,
+} from '../../contracts-client/index.ts'
 import { chunkRange, decodeUploadChunk, isUploadPayload, type SourceAdded } from '../../dapp/protocol/sourceUpload.ts'
-import { executeVoucher } from '../../contracts-client/actions/executeVoucher.ts'
-import { getInput } from '../../contracts-client/actions/getInput.ts'
-import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
-import { readRegistry, type RegistryEntry } from '../../contracts-client/actions/readRegistry.ts'
-import { validateNotice } from '../../contracts-client/actions/validateNotice.ts'
-import { waitForProof } from '../../contracts-client/actions/waitForProof.ts'
-import { waitForResult } from '../../contracts-client/actions/waitForResult.ts'
-import { InputNotAcceptedError, type DecodedReport } from '../../contracts-client/errors/build.ts'
-import type { CartenixOutput } from '../../contracts-client/node/outputs.ts'
-import type { NodeInput } from '../../contracts-client/node/wire.ts'
 import { hexToNarHash } from '../../dapp/protocol/narHash.ts'
-import { requestBytes } from '../../dapp/protocol/request.ts'
 import type { Connection } from './connection.ts'
 import { describeError, h, replace } from './dom.ts'
 
@@ -124,9 +114,6 @@ function renderSourceNotice(notice: CartenixOutput & { source: SourceAdded }, re
   )
 }
 
-/** What the back end reports for a chunk that joined an upload and did not complete it (dapp/handlers/upload.ts). */
-const uploadProgressReport = z.object({ type: z.literal('upload-progress'), received: z.number(), count: z.number(), storePath: z.string() })
-
 /**
  * An accepted upload chunk: the SourceAdded notice of the one that completed the upload, validated
  * on-chain, or how far the upload had come.
@@ -145,7 +132,7 @@ async function renderUpload(body: HTMLElement, connection: Connection, request: 
     return validate(connection, notice, verdict, signal)
   }
   const { upload } = request
-  const progress = reports.map((report) => uploadProgressReport.safeParse(report.json)).find((parsed) => parsed.success)?.data
+  const progress = reports.map(({ report }) => (report?.type === 'upload-progress' ? report : undefined)).find((report) => report !== undefined)
   replace(body,
     h('p', { id: 'upload-progress' },
       `Chunk ${upload.index} of ${upload.count} joined the upload of ${upload.name}`,
@@ -155,24 +142,23 @@ async function renderUpload(body: HTMLElement, connection: Connection, request: 
   )
 }
 
-/** Report types that say something went wrong (dapp/): shown as a reason, in red; the others (built, upload-progress, source-added) are not. */
-const failureTypes = new Set(['rejected', 'failed', 'build-failed'])
-
-/** Reports exactly as the back end wrote them, with the reason first when there is one. */
+/**
+ * Reports exactly as the back end wrote them, with the type and reason first when the report is
+ * one Cartenix writes (dapp/protocol/reports.ts): in red when it says something went wrong
+ * (failureReportTypes), plainly for progress and success.
+ */
 function renderReports(reports: readonly DecodedReport[]): HTMLElement {
   return h('section', { id: 'reports' },
     h('h3', {}, `Reports (${reports.length})`),
-    reports.map((report) => {
-      const json = report.json as { reason?: unknown; log?: unknown; logTail?: unknown; type?: unknown } | undefined
-      const log = typeof json?.log === 'string' ? json.log : typeof json?.logTail === 'string' ? json.logTail : undefined
+    reports.map(({ payload, json, report }) => {
+      const reason = report?.type === 'rejected' ? report.reason : undefined
+      const log = report?.type === 'rejected' ? report.log : report?.type === 'build-failed' ? report.logTail : undefined
       return h('article', { class: 'report' },
-        typeof json?.reason === 'string' || typeof json?.type === 'string'
-          ? h('p', { class: typeof json?.reason === 'string' || failureTypes.has(String(json?.type)) ? 'reason' : 'kind' }, [json?.type, json?.reason].filter((part) => typeof part === 'string').join(': '))
-          : null,
+        report ? h('p', { class: failureReportTypes.has(report.type) ? 'reason' : 'kind' }, [report.type, reason].filter((part) => part !== undefined).join(': ')) : null,
         log ? h('pre', { class: 'log' }, log) : null,
-        typeof json?.reason === 'string' || log
+        reason !== undefined || log
           ? h('details', {}, h('summary', {}, 'as written'), h('pre', {}, JSON.stringify(json, null, 2)))
-          : h('pre', {}, json === undefined ? report.payload : JSON.stringify(json, null, 2)),
+          : h('pre', {}, json === undefined ? payload : JSON.stringify(json, null, 2)),
       )
     }),
   )

@@ -3,14 +3,10 @@
  * or an expression, an optional callback contract, optional Ether (through the EtherPortal).
  */
 import { isAddress, parseEther, type Address } from 'viem'
-import * as z from 'zod'
-import { inspectState } from '../../contracts-client/actions/inspectState.ts'
-import { requestBuild, type BuildRequestInput } from '../../contracts-client/actions/requestBuild.ts'
+import { inspectState, requestBuild, type BuildRequestInput } from '../../contracts-client/index.ts'
+import { attributesAnswer } from '../../dapp/protocol/inspect.ts'
 import type { Connection } from './connection.ts'
 import { describeError, h, replace } from './dom.ts'
-
-/** The back end's answer to {"query":"attributes"} (dapp/handlers/inspect.ts). */
-const attributesAnswer = z.object({ query: z.literal('attributes'), attributes: z.array(z.string()) })
 
 async function packageAttributes(connection: Connection): Promise<string[]> {
   const { reports, status } = await inspectState({ url: connection.settings.inspectUrl, application: connection.application, query: { query: 'attributes' } })

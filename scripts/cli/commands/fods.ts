@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { listFixedOutputs, type FixedOutput } from '../../../dapp/nix/fods.ts'
-import type { BuildTarget } from '../../../dapp/nix/instantiate.ts'
+import type { BuildTarget } from '../../../dapp/protocol/request.ts'
 import { UsageError } from '../usage.ts'
 
 export const fodsUsage = `cartenix fods <attr> [--json] [--system S]

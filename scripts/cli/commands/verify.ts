@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { getInput } from '../../../contracts-client/actions/getInput.ts'
 import { validateNotice } from '../../../contracts-client/actions/validateNotice.ts'
-import { requestBytes, verifyLocally } from '../../../contracts-client/actions/verifyLocally.ts'
+import { requestBytes, verifyLocally } from '../../../contracts-client/host.ts'
 import { waitForProof } from '../../../contracts-client/actions/waitForProof.ts'
 import { waitForResult } from '../../../contracts-client/actions/waitForResult.ts'
 import { CartenixError } from '../../../dapp/lib/errors.ts'

@@ -1,0 +1,188 @@
+/**
+ * The rollups node v2 read API on the wire (JSON-RPC at POST /rpc, inspect at POST
+ * /inspect/<application>): snake_case fields and 0x-hex quantities. Written once, here: the dev
+ * node builds its answers as `z.input` of these records, and the client library reads them
+ * through the `wire*` schemas, which leave parsed, camelCase, with bigints. A field changed here
+ * fails `tsc` on both sides.
+ */
+// A namespace import lets a bundler drop the parts of zod that are unused (the web page's bundle).
+import * as z from 'zod'
+import { address, hash, hex, quantity } from './primitives.ts'
+
+export { toQuantity } from './primitives.ts'
+
+/** When the node wrote or last changed a record (ISO 8601); the client does not read them. */
+const timestamps = { created_at: z.string().optional(), updated_at: z.string().optional() }
+
+export const inputStatuses = [
+  'NONE', 'ACCEPTED', 'REJECTED', 'EXCEPTION', 'MACHINE_HALTED', 'OUTPUTS_LIMIT_EXCEEDED', 'CYCLE_LIMIT_EXCEEDED',
+  'TIME_LIMIT_EXCEEDED', 'PAYLOAD_LENGTH_LIMIT_EXCEEDED',
+] as const
+export type InputStatus = (typeof inputStatuses)[number]
+
+export const epochStatuses = ['OPEN', 'CLOSED', 'INPUTS_PROCESSED', 'CLAIM_COMPUTED', 'CLAIM_SUBMITTED', 'CLAIM_ACCEPTED', 'CLAIM_REJECTED'] as const
+export type EpochStatus = (typeof epochStatuses)[number]
+
+/** The fields of EvmAdvance, as the node decodes an input's raw data. */
+export const evmAdvanceRecord = z.object({
+  chain_id: quantity,
+  application_contract: address,
+  sender: address,
+  block_number: quantity,
+  block_timestamp: quantity,
+  prev_randao: quantity,
+  index: quantity,
+  payload: hex,
+})
+
+export const inputRecord = z.object({
+  epoch_index: quantity,
+  index: quantity,
+  block_number: quantity,
+  raw_data: hex,
+  decoded_data: evmAdvanceRecord.optional(),
+  status: z.enum(inputStatuses),
+  machine_hash: hash.nullable().optional(),
+  outputs_hash: hash.nullable().optional(),
+  transaction_reference: hex.nullable().optional(),
+  ...timestamps,
+})
+
+export const decodedOutputRecord = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('Notice'), payload: hex }),
+  z.object({ type: z.literal('Voucher'), destination: address, value: quantity, payload: hex }),
+  z.object({ type: z.literal('DelegateCallVoucher'), destination: address, payload: hex }),
+])
+export type DecodedOutput = z.output<typeof decodedOutputRecord>
+
+export const outputRecord = z.object({
+  epoch_index: quantity,
+  input_index: quantity,
+  index: quantity,
+  raw_data: hex,
+  decoded_data: decodedOutputRecord,
+  /** The output's hash and its 63 siblings in the outputs Merkle tree: null until its epoch's claim is computed. */
+  hash: hash.nullable().optional(),
+  output_hashes_siblings: z.array(hash).nullable().optional(),
+  execution_transaction_hash: hash.nullable().optional(),
+  ...timestamps,
+})
+
+export const reportRecord = z.object({ epoch_index: quantity, input_index: quantity, index: quantity, raw_data: hex, ...timestamps })
+
+export const epochRecord = z.object({
+  index: quantity,
+  first_block: quantity,
+  last_block: quantity,
+  input_index_lower_bound: quantity.optional(),
+  input_index_upper_bound: quantity.optional(),
+  machine_hash: hash.nullable().optional(),
+  /** The outputs Merkle root claimed for the epoch: `outputs_merkle_root` in the v2 API, `claim_hash` from the dev node. */
+  outputs_merkle_root: hash.nullable().optional(),
+  claim_hash: hash.nullable().optional(),
+  claim_transaction_hash: hash.nullable().optional(),
+  commitment: hash.nullable().optional(),
+  tournament_address: address.nullable().optional(),
+  status: z.string(),
+  virtual_index: quantity.optional(),
+  ...timestamps,
+})
+
+export const applicationRecord = z.object({
+  name: z.string(),
+  iapplication_address: address,
+  iconsensus_address: address,
+  iinputbox_address: address.optional(),
+  template_hash: hash.optional(),
+  epoch_length: quantity,
+  data_availability: hex.optional(),
+  consensus_type: z.string().optional(),
+  state: z.string().optional(),
+  reason: z.string().nullable().optional(),
+  iinputbox_block: quantity.optional(),
+  last_epoch_check_block: quantity.optional(),
+  last_input_check_block: quantity.optional(),
+  last_output_check_block: quantity.optional(),
+  processed_inputs: quantity.optional(),
+  ...timestamps,
+})
+
+/** The answer of POST /inspect/<application>: the verdict and the reports the back end wrote. */
+export const inspectResponse = z.object({
+  status: z.string(),
+  exception: z.string().nullable().optional(),
+  reports: z.array(z.object({ payload: hex })),
+  processed_input_count: z.number(),
+})
+
+/** What a record is on the wire, before parsing: what the dev node writes. */
+export type Wire<T extends z.ZodType> = z.input<T>
+
+export const wireInput = inputRecord.transform((w) => ({
+  index: w.index,
+  epochIndex: w.epoch_index,
+  blockNumber: w.block_number,
+  status: w.status,
+  rawData: w.raw_data,
+  outputsHash: w.outputs_hash ?? null,
+  transactionHash: w.transaction_reference ?? null,
+  sender: w.decoded_data?.sender,
+  payload: w.decoded_data?.payload,
+}))
+export type NodeInput = z.output<typeof wireInput>
+
+export const wireOutput = outputRecord.transform((w) => ({
+  index: w.index,
+  epochIndex: w.epoch_index,
+  inputIndex: w.input_index,
+  rawData: w.raw_data,
+  decoded: w.decoded_data,
+  hash: w.hash ?? null,
+  /** The 63 siblings of the output in the outputs Merkle tree; null until its epoch is claimed. */
+  siblings: w.output_hashes_siblings ?? null,
+  executionTransactionHash: w.execution_transaction_hash ?? null,
+}))
+export type NodeOutput = z.output<typeof wireOutput>
+
+export const wireReport = reportRecord.transform((w) => ({ index: w.index, epochIndex: w.epoch_index, inputIndex: w.input_index, payload: w.raw_data }))
+export type NodeReport = z.output<typeof wireReport>
+
+export const wireEpoch = epochRecord.transform((w) => ({
+  index: w.index,
+  firstBlock: w.first_block,
+  lastBlock: w.last_block,
+  status: w.status,
+  /** The outputs Merkle root claimed for the epoch (`outputs_merkle_root`, or `claim_hash` from the dev node). */
+  claimHash: w.outputs_merkle_root ?? w.claim_hash ?? null,
+  claimTransactionHash: w.claim_transaction_hash ?? null,
+}))
+export type NodeEpoch = z.output<typeof wireEpoch>
+
+export const wireApplication = applicationRecord.transform((w) => ({
+  name: w.name,
+  address: w.iapplication_address,
+  consensus: w.iconsensus_address,
+  inputBox: w.iinputbox_address,
+  epochLength: w.epoch_length,
+  processedInputs: w.processed_inputs,
+}))
+export type NodeApplication = z.output<typeof wireApplication>
+
+export const wirePagination = z
+  .object({ total_count: z.number(), limit: z.number(), offset: z.number() })
+  .transform((w) => ({ totalCount: w.total_count, limit: w.limit, offset: w.offset }))
+
+/** A list answer (`{data, pagination}`) and a single one (`{data}`). */
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), pagination: wirePagination })
+export const single = <T extends z.ZodType>(item: T) => z.object({ data: item })
+export const quantityResult = z.object({ data: quantity })
+
+export const wireInspectResult = inspectResponse.transform((w) => ({
+  status: w.status,
+  exception: w.exception || undefined,
+  reports: w.reports,
+  processedInputCount: w.processed_input_count,
+}))
+
+/** JSON-RPC error codes the node answers with. */
+export const rpcErrorCode = { parseError: -32700, invalidRequest: -32600, methodNotFound: -32601, invalidParams: -32602, internal: -32603, notFound: -32001 } as const
