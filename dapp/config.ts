@@ -3,6 +3,7 @@
  * start; a missing or malformed setting stops the back end with a message that names it.
  */
 import { z } from 'zod'
+import { address } from './protocol/primitives.ts'
 
 const milliseconds = z.coerce.number().int().positive()
 
@@ -27,9 +28,7 @@ export const backendSettings = z.object({
   CARTENIX_UPLOAD_MAX_PENDING: z.coerce.number().int().min(1).default(16).describe('Uploads in progress at once, every uploader counted.'),
   CARTENIX_UPLOAD_EXPIRY_BLOCKS: z.coerce.number().int().min(1).default(7200).describe('Blocks after its latest chunk when an upload in progress may be dropped to make room for a new one.'),
   CARTENIX_SYSTEM: z.string().optional().describe("The Nix system to build for; Nix's own (builtins.currentSystem) if unset."),
-  CARTENIX_ETHER_PORTAL: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
+  CARTENIX_ETHER_PORTAL: address
     .optional()
     .describe('The EtherPortal: inputs it sends carry sender and value before the request, which are taken off.'),
 })

@@ -1,10 +1,11 @@
-import { keccak256, parseEventLogs, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type Client } from 'viem'
+import { keccak256, parseEventLogs, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type Client } from 'viem'
 import { waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { etherPortalAbi, inputBoxAbi } from '../abi/rollups.ts'
 import { CartenixError } from '../../dapp/lib/errors.ts'
+import { encodeBuildRequest, type BuildRequestJson } from '../../dapp/protocol/request.ts'
 
 /** What to build: an attribute of the package set, or a Nix function of it; optionally a callback. */
-export type BuildRequestInput = ({ attr: string; expr?: never } | { expr: string; attr?: never }) & { callback?: Address }
+export type BuildRequestInput = BuildRequestJson
 
 export type RequestBuildParameters = {
   application: Address
@@ -34,7 +35,7 @@ export async function requestBuild(
   client: Client<Transport, Chain, Account>,
   parameters: RequestBuildParameters,
 ): Promise<RequestBuildReturnType> {
-  const payload = toHex(JSON.stringify(parameters.request))
+  const payload = encodeBuildRequest(parameters.request)
   const value = parameters.value ?? 0n
   let transactionHash: Hash
   if (value > 0n) {

@@ -7,7 +7,7 @@
  * dapp/protocol/sourceUpload.ts, handled by dapp/handlers/upload.ts.
  */
 import * as z from 'zod'
-import { hexToBytes, type Hex } from 'viem'
+import { hexToBytes, toHex, type Address, type Hex } from 'viem'
 import { address } from './primitives.ts'
 
 const attrPath = z
@@ -28,6 +28,14 @@ export const buildRequestSchema = z
 export type BuildTarget = { attr: string } | { expr: string }
 
 export type BuildRequest = { target: BuildTarget; callback?: Hex }
+
+/** A build request as a client writes it: exactly one of attr and expr, and optionally a callback. */
+export type BuildRequestJson = ({ attr: string; expr?: never } | { expr: string; attr?: never }) & { callback?: Address }
+
+/** The input payload of a build request: its JSON as UTF-8. */
+export function encodeBuildRequest(request: BuildRequestJson): Hex {
+  return toHex(JSON.stringify(request))
+}
 
 export type RequestParseResult = { ok: true; request: BuildRequest } | { ok: false; reason: string }
 

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { lstat, mkdir, rename, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { z } from 'zod'
 import { exec } from '../../dapp/lib/exec.ts'
@@ -28,6 +28,33 @@ export const debPackage = z.object({
   size: z.number().int().positive(),
 })
 export type DebPackage = z.infer<typeof debPackage>
+
+/**
+ * A lock of pinned .debs, as image/vm/lock.json and image/rootfs/lock.json write it: where the
+ * packages come from, what was asked for, and every package exactly.
+ */
+export const debLock = z.object({
+  arch: z.literal('riscv64'),
+  suite: z.string(),
+  mirror: z.string().url(),
+  roots: z.array(z.string()).min(1),
+  packages: z.array(debPackage).min(1),
+})
+export type DebLock = z.infer<typeof debLock>
+
+/** Reads a lock; a missing one names the command that writes it. */
+export async function readDebLock(path: string, refresh: LockRefresh): Promise<DebLock> {
+  const text = await readFile(path, 'utf8').catch((cause: unknown) => {
+    throw new Error(`No lock at ${path}: run \`${refresh.command}\``, { cause })
+  })
+  return debLock.parse(JSON.parse(text))
+}
+
+export async function writeDebLock(path: string, lock: DebLock): Promise<DebLock> {
+  const checked = debLock.parse(lock)
+  await writeFile(path, `${JSON.stringify(checked, null, 2)}\n`)
+  return checked
+}
 
 /** Where a lock's packages come from. */
 export type DebArchive = { arch: string; suite: string; mirror: string }

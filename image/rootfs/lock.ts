@@ -9,31 +9,17 @@
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createHash } from 'node:crypto'
-import { z } from 'zod'
 import { exec } from '../../dapp/lib/exec.ts'
 import { imageDir } from '../../dapp/lib/paths.ts'
-import { controlField, debPackage, essentialPackages, fetchPinnedDeb, privateApt, resolveDebClosure, type LockRefresh } from '../host/debs.ts'
+import { controlField, essentialPackages, fetchPinnedDeb, privateApt, readDebLock, resolveDebClosure, writeDebLock, type DebLock, type LockRefresh } from '../host/debs.ts'
 
-export const treeLockSchema = z.object({
-  arch: z.literal('riscv64'),
-  suite: z.string(),
-  mirror: z.string().url(),
-  /** Packages asked for on top of the suite's Essential set. */
-  roots: z.array(z.string()).min(1),
-  /** Every package of the tree: the Essential set, the roots, and their dependencies. */
-  packages: z.array(debPackage).min(1),
-})
-export type TreeLock = z.infer<typeof treeLockSchema>
+/** The roots are asked for on top of the suite's Essential set; the packages are all of the tree's. */
+export type TreeLock = DebLock
 
 export const treeLockPath = join(imageDir, 'rootfs', 'lock.json')
 export const treeLockRefresh: LockRefresh = { command: 'npm run image -- lock', lockFile: 'image/rootfs/lock.json' }
 
-export async function readTreeLock(path: string = treeLockPath): Promise<TreeLock> {
-  const text = await readFile(path, 'utf8').catch((cause: unknown) => {
-    throw new Error(`No root file system lock at ${path}: run \`${treeLockRefresh.command}\``, { cause })
-  })
-  return treeLockSchema.parse(JSON.parse(text))
-}
+export const readTreeLock = (path: string = treeLockPath): Promise<TreeLock> => readDebLock(path, treeLockRefresh)
 
 /** Resolves the Essential set and the roots against the mirror today, and writes the lock. */
 export async function refreshTreeLock(base: Pick<TreeLock, 'suite' | 'mirror' | 'roots'>, log: (line: string) => void = () => {}): Promise<TreeLock> {
@@ -42,9 +28,7 @@ export async function refreshTreeLock(base: Pick<TreeLock, 'suite' | 'mirror' | 
   const essential = await essentialPackages(apt)
   log(`image lock: resolving ${essential.length} Essential packages and ${base.roots.join(', ')} in ${base.suite}`)
   const packages = await resolveDebClosure(apt, archive.arch, [...essential, ...base.roots])
-  const lock = treeLockSchema.parse({ arch: 'riscv64', suite: base.suite, mirror: base.mirror, roots: [...base.roots], packages })
-  await writeFile(treeLockPath, `${JSON.stringify(lock, null, 2)}\n`)
-  return lock
+  return writeDebLock(treeLockPath, { arch: 'riscv64', suite: base.suite, mirror: base.mirror, roots: [...base.roots], packages })
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')

@@ -7,24 +7,15 @@
  * private apt configuration (its own sources list, lists and status file, under the cache), so
  * the host's apt is neither read nor changed.
  */
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { z } from 'zod'
 import { exec } from '../../dapp/lib/exec.ts'
 import { imageDir } from '../../dapp/lib/paths.ts'
 import { artefactsDir } from '../host/artefacts.ts'
-import { controlField, debPackage, describeDebs, fetchPinnedDeb, privateApt, type LockRefresh } from '../host/debs.ts'
+import { controlField, describeDebs, fetchPinnedDeb, privateApt, readDebLock, writeDebLock, type DebLock, type LockRefresh } from '../host/debs.ts'
 
-export const vmLockSchema = z.object({
-  arch: z.literal('riscv64'),
-  suite: z.string(),
-  mirror: z.string().url(),
-  /** What is asked for; a kernel metapackage is followed to the versioned package it names. */
-  roots: z.array(z.string()).min(1),
-  /** Exactly one package per root, without dependencies (see resolveVmLock). */
-  packages: z.array(debPackage).min(1),
-})
-export type VmLock = z.infer<typeof vmLockSchema>
+/** The roots are the kernel's metapackage and busybox; each is pinned alone, without dependencies (see resolveVmLock). */
+export type VmLock = DebLock
 
 /** The kernel and the initramfs's only program. */
 export const vmRoots = ['linux-image-riscv64', 'busybox-static'] as const
@@ -36,12 +27,7 @@ export const vmCache = artefactsDir('vm')
 
 export const vmLockRefresh: LockRefresh = { command: 'npm run image -- vm-lock', lockFile: 'image/vm/lock.json' }
 
-export async function readVmLock(path: string = vmLockPath): Promise<VmLock> {
-  const text = await readFile(path, 'utf8').catch((cause: unknown) => {
-    throw new Error(`No VM lock at ${path}: run \`${vmLockRefresh.command}\``, { cause })
-  })
-  return vmLockSchema.parse(JSON.parse(text))
-}
+export const readVmLock = (path: string = vmLockPath): Promise<VmLock> => readDebLock(path, vmLockRefresh)
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 
@@ -65,7 +51,7 @@ export async function unpackPinned(lock: VmLock, name: string): Promise<string> 
  * and nothing here installs it; the .debs are only unpacked.
  */
 async function resolveVmLock(base: Pick<VmLock, 'suite' | 'mirror' | 'roots'>): Promise<VmLock> {
-  const arch = 'riscv64'
+  const arch = 'riscv64' as const
   const apt = await privateApt({ arch, suite: base.suite, mirror: base.mirror })
   const names: string[] = []
   for (const root of base.roots) {
@@ -82,13 +68,11 @@ async function resolveVmLock(base: Pick<VmLock, 'suite' | 'mirror' | 'roots'>): 
   }
   // In the order of the roots, not sorted by name as describeDebs returns them: one per root.
   const packages = (await describeDebs(apt, arch, names)).sort((a, b) => names.indexOf(a.package) - names.indexOf(b.package))
-  return vmLockSchema.parse({ arch, suite: base.suite, mirror: base.mirror, roots: [...base.roots], packages })
+  return { arch, suite: base.suite, mirror: base.mirror, roots: [...base.roots], packages }
 }
 
 /** Resolves the roots against the mirror today, and writes the lock. */
 export async function refreshVmLock(base: Pick<VmLock, 'suite' | 'mirror' | 'roots'>, log: (line: string) => void = () => {}): Promise<VmLock> {
   log(`VM lock: resolving ${base.roots.join(', ')} in ${base.suite}`)
-  const lock = await resolveVmLock(base)
-  await writeFile(vmLockPath, `${JSON.stringify(lock, null, 2)}\n`)
-  return lock
+  return writeDebLock(vmLockPath, await resolveVmLock(base))
 }

@@ -12,6 +12,7 @@ import { repoRoot } from '../../dapp/lib/paths.ts'
 import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { UsageError } from './usage.ts'
 import { CartenixError } from '../../dapp/lib/errors.ts'
+import { address } from '../../dapp/protocol/primitives.ts'
 
 export const connectionOptions = {
   'rpc-url': { type: 'string' },
@@ -33,7 +34,6 @@ export const connectionUsage = `connection (defaults fit \`npm run devnet\`):
 
 // anvil's second development account (the first submits the devnet's claims).
 const anvilKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/)
 const devnetDeployment = z.object({ application: address, inputBox: address, etherPortal: address, chainId: z.number() })
 
 export type Connection = Awaited<ReturnType<typeof connect>>

@@ -166,7 +166,7 @@ function found<T>(item: T | undefined, what: string): { data: T } {
 type Method = { params: z.ZodType; run: (node: DevNode, params: never) => unknown }
 
 /** An application is named by its address (any letter case) or by a name like `cartenix`. */
-const app = z.string().regex(/^(0x[0-9a-fA-F]{40}|[a-z0-9_-]{3,})$/, 'invalid application name')
+const app = z.union([z.string().regex(addressPattern), z.string().regex(/^[a-z0-9_-]{3,}$/)], { error: 'invalid application name' })
 
 const methods: Record<string, Method> = {
   cartesi_getNodeVersion: { params: z.object({}).optional(), run: () => ({ data: nodeVersion }) },

@@ -8,11 +8,10 @@
  *   ?portal=ADDR     the EtherPortal, to send Ether with a request     (default: none)
  *   ?pageSize=N      rows per page when browsing                       (default: 10)
  */
-import type { Address } from 'viem'
 import * as z from 'zod'
+import { address } from '../../dapp/protocol/primitives.ts'
 
 const url = z.url({ protocol: /^https?$/ })
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address: 0x and 40 hex digits').transform((a) => a as Address)
 
 const fileSettings = z.object({
   nodeUrl: z.string().optional(),

@@ -5,6 +5,7 @@ import { waitForResult } from '../../../contracts-client/actions/waitForResult.t
 import { connect, connectionOptions, connectionUsage } from '../connection.ts'
 import { progress, renderResult, toJson } from '../render.ts'
 import { UsageError } from '../usage.ts'
+import { addressPattern } from '../../../dapp/protocol/primitives.ts'
 
 export const buildUsage = `cartenix build <attr> | --expr '<pkgs: …>' [--callback ADDR] [--value WEI] [--no-wait] [--json]
 
@@ -20,7 +21,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     options: { ...connectionOptions, expr: { type: 'string' }, callback: { type: 'string' }, value: { type: 'string' }, 'no-wait': { type: 'boolean', default: false } },
   })
   if (positionals.length > 1 || (positionals.length === 1) === (values.expr !== undefined)) throw new UsageError('give exactly one of <attr> or --expr')
-  if (values.callback !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(values.callback)) throw new UsageError('--callback must be an address')
+  if (values.callback !== undefined && !addressPattern.test(values.callback)) throw new UsageError('--callback must be an address')
   if (values.value !== undefined && !/^\d+$/.test(values.value)) throw new UsageError('--value is a whole number of wei')
   const target = values.expr !== undefined ? { expr: values.expr } : { attr: positionals[0] ?? '' }
   const request = (values.callback ? { ...target, callback: values.callback as Address } : target) as BuildRequestInput
