@@ -23,7 +23,7 @@ export const backendSettings = z.object({
     .string()
     .regex(/^\//, 'an absolute path')
     .optional()
-    .describe('Where published results are kept across restarts (the VM reboots its back end to roll a rejected input back); unset: memory only.'),
+    .describe('Where published results and uploads in progress are kept across restarts (the VM reboots its back end to roll a rejected input back); unset: memory and a temporary directory only.'),
   CARTENIX_UPLOAD_MAX_MB: z.coerce.number().int().min(1).default(64).describe('Largest source an upload may bring through the rollup, MiB.'),
   CARTENIX_UPLOAD_MAX_PENDING: z.coerce.number().int().min(1).default(16).describe('Uploads in progress at once, every uploader counted.'),
   CARTENIX_UPLOAD_EXPIRY_BLOCKS: z.coerce.number().int().min(1).default(7200).describe('Blocks after its latest chunk when an upload in progress may be dropped to make room for a new one.'),

@@ -57,7 +57,7 @@ export type ClosurePath = {
 
 export type BuildResult = {
   version: number
-  /** keccak256 of the whole input payload that asked for the build. */
+  /** keccak256 of the request's bytes (requestBytes: the input payload, less the sender and value an EtherPortal deposit puts first). */
   requestHash: Hex
   inputIndex: bigint
   system: string

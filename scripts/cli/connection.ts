@@ -1,6 +1,6 @@
 /**
  * The flags every on-chain command shares, with defaults that fit the local devnet: the chain at
- * 127.0.0.1:8545, the node at 127.0.0.1:10011, the addresses the devnet recorded, anvil's first
+ * 127.0.0.1:8545, the node at 127.0.0.1:10011, the addresses the devnet recorded, anvil's second
  * development key. The key is never printed.
  */
 import { readFile } from 'node:fs/promises'

@@ -17,8 +17,9 @@ import {
   parseEventLogs, toHex, type Address, type Hex, type PublicClient, type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { applicationAbi, authorityAbi, inputBoxAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { applicationAbi, inputBoxAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
 import { anvilPollingInterval } from './anvil.ts'
+import { submitAuthorityClaims } from './claims.ts'
 import { OutputsMerkleTree } from './merkle.ts'
 import type { FinishStatus, RollupRequestBody } from '../../dapp/protocol/rollupHttp.ts'
 import { loadState, saveState, type DeploymentRecord, type EpochRecord, type InputRecord, type NodeState } from './state.ts'
@@ -279,26 +280,7 @@ export class DevNode {
   }
 
   async #submitClaims(): Promise<void> {
-    for (const epoch of this.#state.epochs.filter((e) => e.status === 'CLAIM_COMPUTED' && e.claimHash)) {
-      const args = [this.#state.deployment.application, BigInt(epoch.lastBlock), epoch.claimHash as Hex] as const
-      const valid = await this.#public.readContract({ address: this.#state.deployment.authority, abi: authorityAbi, functionName: 'isOutputsMerkleRootValid', args: [args[0], args[2]] })
-      if (!valid) {
-        const hash = await this.#wallet.writeContract({ address: this.#state.deployment.authority, abi: authorityAbi, functionName: 'submitClaim', args, chain: this.#wallet.chain, account: this.#wallet.account ?? null })
-        epoch.claimTransactionHash = hash
-        epoch.status = 'CLAIM_SUBMITTED'
-        await this.#save()
-        const receipt = await this.#public.waitForTransactionReceipt({ hash })
-        if (receipt.status !== 'success') {
-          epoch.status = 'CLAIM_REJECTED'
-          await this.#save()
-          throw new Error(`Claim for epoch ${epoch.index} reverted (transaction ${hash})`)
-        }
-      }
-      epoch.status = 'CLAIM_ACCEPTED'
-      epoch.updatedAt = now()
-      await this.#save()
-      this.#options.log(`dev node: epoch ${epoch.index} claim accepted`)
-    }
+    await submitAuthorityClaims({ state: this.#state, public: this.#public, wallet: this.#wallet, save: () => this.#save(), log: this.#options.log })
   }
 
   // --- The rollup HTTP API, back-end side ---
