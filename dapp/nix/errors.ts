@@ -1,10 +1,14 @@
-import type { FixedOutput } from './fods.ts'
+import type * as z from 'zod'
+import type { missingSource } from '../protocol/reports.ts'
+
+/** A fixed-output source as the error names it (a FixedOutput of fods.ts has these and more). */
+type MissingSource = z.input<typeof missingSource>
 
 /** The build closure needs fixed-output sources that are not in the store; nothing was built. */
 export class MissingSourcesError extends Error {
   override name = 'MissingSourcesError' as const
-  readonly missing: FixedOutput[]
-  constructor(args: { target: string; missing: FixedOutput[] }) {
+  readonly missing: MissingSource[]
+  constructor(args: { target: string; missing: MissingSource[] }) {
     const list = args.missing.map((m) => `  ${m.name} (${m.mode} sha256 ${m.sha256}) at ${m.storePath}`).join('\n')
     super(`${args.target} needs ${args.missing.length} fixed-output source(s) that are not in the store; nothing was built:\n${list}`)
     this.missing = args.missing
