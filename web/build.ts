@@ -45,5 +45,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   await mkdir(out, { recursive: true })
   for (const [name, file] of files) await writeFile(join(out, name), file.body)
   for (const [name, size] of Object.entries(sizes)) console.log(`${name.padEnd(12)} ${String(size.bytes).padStart(8)} bytes  ${String(size.gzip).padStart(7)} gzipped`)
-  console.log(`wrote ${out}; put a config.json beside index.html (see README) or pass ?node=…&chain=… in the URL`)
+  console.log(`wrote ${out}; put a config.json beside index.html (see docs/web.md) or pass ?node=…&chain=… in the URL`)
 }

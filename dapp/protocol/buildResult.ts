@@ -1,6 +1,6 @@
 /**
  * The one definition of what a Cartenix notice says. The back end encodes it, the client and any
- * contract decode it. In Solidity (the README publishes the same):
+ * contract decode it. In Solidity (docs/requests-and-notices.md publishes the same):
  *
  *   // version 2 (what the back end emits)
  *   struct BuildOutput { string name; string path; bytes32 narHash; uint64 narSize; string[] references; }

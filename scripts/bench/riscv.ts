@@ -43,7 +43,7 @@ export async function benchRiscv(ways: readonly RiscvWay[], log: (line: string) 
     userMs = await buildUnderQemuUser(hello)
     data.riscvMs = userMs
     rows.push({ item: 5, what: 'riscv64 hello build vs native', figure: `${(userMs / nativeMs).toFixed(1)}x (riscv64 under qemu-user ${took(userMs)}, native ${took(nativeMs)})`, target: '', status: 'no target' })
-    notes.push('riscv64 under qemu-user: the build runs without the Nix sandbox (qemu-user cannot emulate namespace clone flags); see README.')
+    notes.push('riscv64 under qemu-user: the build runs without the Nix sandbox (qemu-user cannot emulate namespace clone flags); see docs/riscv64-machine.md.')
   }
 
   const vmRuns: VmRun[] = []
