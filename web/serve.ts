@@ -4,10 +4,12 @@
  * an origin).
  */
 import { Hono } from 'hono'
+import type * as z from 'zod'
 import type { PageFiles } from './build.ts'
+import type { fileSettings } from './src/settings.ts'
 
-/** What `config.json` may say; see web/src/settings.ts for how the page reads it. */
-export type PageConfig = { nodeUrl?: string; inspectUrl?: string; chainUrl?: string; application?: string; etherPortal?: string; pageSize?: number }
+/** What `config.json` may say: the page's own schema (web/src/settings.ts). */
+export type PageConfig = z.input<typeof fileSettings>
 
 export function pageRoutes(files: PageFiles, config: PageConfig): Hono {
   const routes = new Hono()

@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
-import { single, wireApplication, type NodeApplication } from '../../dapp/protocol/nodeApi.ts'
+import type { NodeApplication } from '../../dapp/protocol/nodeApi.ts'
 
 export type GetApplicationParameters = { application: Address | string }
 export type GetApplicationReturnType = NodeApplication
@@ -12,6 +12,6 @@ export type GetApplicationReturnType = NodeApplication
  * const { inputBox, epochLength } = await getApplication(node, { application: 'cartenix' })
  */
 export async function getApplication(node: NodeClient, parameters: GetApplicationParameters): Promise<GetApplicationReturnType> {
-  const { data } = await node.request('cartesi_getApplication', { application: parameters.application }, single(wireApplication))
+  const { data } = await node.request('cartesi_getApplication', { application: parameters.application })
   return data
 }

@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
-import { single, toQuantity, wireInput, type NodeInput } from '../../dapp/protocol/nodeApi.ts'
+import { toQuantity, type NodeInput } from '../../dapp/protocol/nodeApi.ts'
 
 export type GetInputParameters = { application: Address | string; inputIndex: bigint }
 export type GetInputReturnType = NodeInput
@@ -16,7 +16,6 @@ export async function getInput(node: NodeClient, parameters: GetInputParameters)
   const { data } = await node.request(
     'cartesi_getInput',
     { application: parameters.application, input_index: toQuantity(parameters.inputIndex) },
-    single(wireInput),
   )
   return data
 }

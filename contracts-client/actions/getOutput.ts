@@ -1,7 +1,7 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
 import { withBuildResult, type CartenixOutput } from '../node/outputs.ts'
-import { single, toQuantity, wireOutput } from '../../dapp/protocol/nodeApi.ts'
+import { toQuantity } from '../../dapp/protocol/nodeApi.ts'
 
 export type GetOutputParameters = { application: Address | string; outputIndex: bigint }
 export type GetOutputReturnType = CartenixOutput
@@ -17,7 +17,6 @@ export async function getOutput(node: NodeClient, parameters: GetOutputParameter
   const { data } = await node.request(
     'cartesi_getOutput',
     { application: parameters.application, output_index: toQuantity(parameters.outputIndex) },
-    single(wireOutput),
   )
   return withBuildResult(data)
 }

@@ -1,5 +1,5 @@
 import type { NodeClient } from '../node/client.ts'
-import { listOf, wireApplication, type NodeApplication } from '../../dapp/protocol/nodeApi.ts'
+import type { NodeApplication } from '../../dapp/protocol/nodeApi.ts'
 
 export type ListApplicationsParameters = { limit?: number; offset?: number }
 export type ListApplicationsReturnType = { applications: NodeApplication[]; totalCount: number }
@@ -12,6 +12,6 @@ export type ListApplicationsReturnType = { applications: NodeApplication[]; tota
  * applications[0]?.address
  */
 export async function listApplications(node: NodeClient, parameters: ListApplicationsParameters = {}): Promise<ListApplicationsReturnType> {
-  const { data, pagination } = await node.request('cartesi_listApplications', { limit: parameters.limit ?? 50, offset: parameters.offset ?? 0 }, listOf(wireApplication))
+  const { data, pagination } = await node.request('cartesi_listApplications', { limit: parameters.limit ?? 50, offset: parameters.offset ?? 0 })
   return { applications: data, totalCount: pagination.totalCount }
 }

@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
-import { listOf, wireInput, type NodeInput } from '../../dapp/protocol/nodeApi.ts'
+import type { NodeInput } from '../../dapp/protocol/nodeApi.ts'
 
 export type ListInputsParameters = { application: Address | string; limit?: number; offset?: number; descending?: boolean }
 export type ListInputsReturnType = { inputs: NodeInput[]; totalCount: number }
@@ -16,7 +16,6 @@ export async function listInputs(node: NodeClient, parameters: ListInputsParamet
   const { data, pagination } = await node.request(
     'cartesi_listInputs',
     { application: parameters.application, limit: parameters.limit ?? 50, offset: parameters.offset ?? 0, descending: parameters.descending ?? false },
-    listOf(wireInput),
   )
   return { inputs: data, totalCount: pagination.totalCount }
 }

@@ -1,7 +1,7 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
 import { withBuildResult, type CartenixOutput } from '../node/outputs.ts'
-import { listOf, toQuantity, wireOutput } from '../../dapp/protocol/nodeApi.ts'
+import { toQuantity } from '../../dapp/protocol/nodeApi.ts'
 
 export type ListOutputsParameters = {
   application: Address | string
@@ -32,7 +32,6 @@ export async function listOutputs(node: NodeClient, parameters: ListOutputsParam
       offset: parameters.offset ?? 0,
       ...(parameters.descending ? { descending: true } : {}),
     },
-    listOf(wireOutput),
   )
   return { outputs: data.map(withBuildResult), totalCount: pagination.totalCount }
 }

@@ -1,7 +1,7 @@
 import type { Address } from 'viem'
 import type { NodeClient } from '../node/client.ts'
 import { decodeReport, type DecodedReport } from '../../dapp/protocol/reports.ts'
-import { listOf, toQuantity, wireReport } from '../../dapp/protocol/nodeApi.ts'
+import { toQuantity } from '../../dapp/protocol/nodeApi.ts'
 
 export type ListReportsParameters = { application: Address | string; inputIndex: bigint }
 export type ListReportsReturnType = DecodedReport[]
@@ -18,7 +18,6 @@ export async function listReports(node: NodeClient, parameters: ListReportsParam
   const { data } = await node.request(
     'cartesi_listReports',
     { application: parameters.application, input_index: toQuantity(parameters.inputIndex), limit: 10_000 },
-    listOf(wireReport),
   )
   return data.map((report) => decodeReport(report.payload))
 }

@@ -3,7 +3,7 @@ import { WaitTimeoutError } from '../errors/build.ts'
 import type { NodeClient } from '../node/client.ts'
 import { sleep, type PollingParameters } from '../node/polling.ts'
 import type { CartenixOutput } from '../node/outputs.ts'
-import { single, toQuantity, wireEpoch } from '../../dapp/protocol/nodeApi.ts'
+import { toQuantity } from '../../dapp/protocol/nodeApi.ts'
 import { getOutput } from './getOutput.ts'
 
 export type WaitForProofParameters = PollingParameters & {
@@ -32,7 +32,6 @@ export async function waitForProof(node: NodeClient, parameters: WaitForProofPar
       const { data: epoch } = await node.request(
         'cartesi_getEpoch',
         { application: parameters.application, epoch_index: toQuantity(output.epochIndex) },
-        single(wireEpoch),
       )
       if (epoch.status !== last) parameters.onEpochStatus?.(epoch.status)
       last = epoch.status

@@ -1,17 +1,12 @@
-import * as z from 'zod'
+import { nodeMethods, rpcAnswer, type NodeMethod, type NodeParams, type NodeResult } from '../../dapp/protocol/nodeApi.ts'
 import { NodeRpcError, NodeUnreachableError } from '../errors/node.ts'
 
 /** A connection to a rollups node's JSON-RPC (the real node v2, or the dev node). */
 export type NodeClient = {
   url: string
-  request: <T extends z.ZodType>(method: string, params: Record<string, unknown>, result: T) => Promise<z.output<T>>
+  /** Calls a method of dapp/protocol/nodeApi.ts with its params, and parses its result. */
+  request: <M extends NodeMethod>(method: M, params: NodeParams<M>) => Promise<NodeResult<M>>
 }
-
-const envelope = z.object({
-  jsonrpc: z.literal('2.0'),
-  result: z.unknown().optional(),
-  error: z.object({ code: z.number(), message: z.string() }).optional(),
-})
 
 let nextId = 1
 
@@ -23,7 +18,7 @@ let nextId = 1
 export function createNodeClient({ url }: { url: string }): NodeClient {
   return {
     url,
-    async request(method, params, result) {
+    async request(method, params) {
       let response: Response
       try {
         response = await fetch(url, {
@@ -35,9 +30,9 @@ export function createNodeClient({ url }: { url: string }): NodeClient {
         throw new NodeUnreachableError({ url, cause })
       }
       if (!response.ok) throw new NodeUnreachableError({ url, status: response.status })
-      const body = envelope.parse(await response.json())
+      const body = rpcAnswer.parse(await response.json())
       if (body.error) throw new NodeRpcError({ method, code: body.error.code, message: body.error.message })
-      return result.parse(body.result)
+      return nodeMethods[method].result.parse(body.result) as NodeResult<typeof method>
     },
   }
 }

@@ -7,12 +7,13 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { imageDir } from '../lib/paths.ts'
+import { sha256Hex, storePathName } from '../protocol/primitives.ts'
 import { fixedOutputPath, invalidPaths } from './store.ts'
 
 export const lockedSource = z.object({
   /** The file name as Nix names it (the FOD's name), e.g. `hello-2.10.tar.gz`. */
-  name: z.string().regex(/^[A-Za-z0-9+\-._?=][A-Za-z0-9+\-._?=]*$/, 'a valid store path name'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits'),
+  name: storePathName,
+  sha256: sha256Hex,
   /** Where upstream publishes these exact bytes. */
   urls: z.array(z.string().url()).min(1),
   /** The Debian source package whose upstream tarball is the same file. */

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process'
 import { open } from 'node:fs/promises'
 import { nixEnv, runNix } from './env.ts'
+import type { SourceMode } from '../protocol/primitives.ts'
 
-export type HashMode = 'flat' | 'recursive'
+/** How a fixed-output path is hashed: the file's bytes, or its NAR serialisation. */
+export type HashMode = SourceMode
 
 /**
  * The store path that a fixed-output derivation (or `nix-store --add-fixed`) with this name, hash

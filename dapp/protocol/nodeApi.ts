@@ -7,7 +7,7 @@
  */
 // A namespace import lets a bundler drop the parts of zod that are unused (the web page's bundle).
 import * as z from 'zod'
-import { address, hash, hex, quantity } from './primitives.ts'
+import { address, addressPattern, hash, hex, quantity } from './primitives.ts'
 
 export { toQuantity } from './primitives.ts'
 
@@ -107,6 +107,10 @@ export const applicationRecord = z.object({
   ...timestamps,
 })
 
+/** The verdicts an inspect answer carries (a client keeps any other it meets as it is). */
+export const inspectStatuses = ['Accepted', 'Rejected', 'Exception'] as const
+export type InspectStatus = (typeof inspectStatuses)[number]
+
 /** The answer of POST /inspect/<application>: the verdict and the reports the back end wrote. */
 export const inspectResponse = z.object({
   status: z.string(),
@@ -175,7 +179,6 @@ export const wirePagination = z
 /** A list answer (`{data, pagination}`) and a single one (`{data}`). */
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), pagination: wirePagination })
 export const single = <T extends z.ZodType>(item: T) => z.object({ data: item })
-export const quantityResult = z.object({ data: quantity })
 
 export const wireInspectResult = inspectResponse.transform((w) => ({
   status: w.status,
@@ -183,6 +186,86 @@ export const wireInspectResult = inspectResponse.transform((w) => ({
   reports: w.reports,
   processedInputCount: w.processed_input_count,
 }))
+
+/** An application in params: its address (any letter case) or its name, such as `cartenix`. */
+export const applicationName = z.union([z.string().regex(addressPattern), z.string().regex(/^[a-z0-9_-]{3,}$/)], { error: 'invalid application name' })
+
+/** An index in params: an UnsignedInteger (0x and 1 to 16 hex digits), read as a number. */
+export const indexParam = z
+  .string()
+  .regex(/^0[xX][0-9a-fA-F]{1,16}$/, 'expected hex encoded value')
+  .transform((s) => Number.parseInt(s.slice(2), 16))
+
+/** As the real node: a limit of 0 (or none) means 50, and at most 10000 rows come back. */
+const paging = {
+  limit: z.number().int().min(0).default(50).transform((n) => (n === 0 ? 50 : Math.min(n, 10_000))),
+  offset: z.number().int().min(0).default(0),
+  descending: z.boolean().default(false),
+}
+const ofApplication = { application: applicationName }
+/** Clients send `[]` or `{}` (or nothing) to methods without parameters. */
+const noParams = z.union([z.object({}), z.tuple([])]).optional()
+
+/**
+ * Every method the node serves: its parameters (what the dev node parses and a client sends) and
+ * its result (what the dev node writes, as `z.input`, and a client reads, as `z.output`).
+ */
+export const nodeMethods = {
+  cartesi_getNodeVersion: { params: noParams, result: single(z.string()) },
+  cartesi_getChainId: { params: noParams, result: single(quantity) },
+  cartesi_listApplications: { params: z.object(paging).default({ limit: 50, offset: 0, descending: false }), result: listOf(wireApplication) },
+  cartesi_getApplication: { params: z.object(ofApplication), result: single(wireApplication) },
+  cartesi_getProcessedInputCount: { params: z.object(ofApplication), result: single(quantity) },
+  cartesi_listEpochs: { params: z.object({ ...ofApplication, status: z.enum(epochStatuses).optional(), ...paging }), result: listOf(wireEpoch) },
+  cartesi_getEpoch: { params: z.object({ ...ofApplication, epoch_index: indexParam }), result: single(wireEpoch) },
+  cartesi_listInputs: {
+    params: z.object({ ...ofApplication, epoch_index: indexParam.optional(), sender: z.string().regex(addressPattern, 'an address').optional(), ...paging }),
+    result: listOf(wireInput),
+  },
+  cartesi_getInput: { params: z.object({ ...ofApplication, input_index: indexParam }), result: single(wireInput) },
+  cartesi_listOutputs: {
+    params: z.object({
+      ...ofApplication,
+      epoch_index: indexParam.optional(),
+      input_index: indexParam.optional(),
+      /** A 4-byte selector: Notice, Voucher or DelegateCallVoucher. */
+      output_type: z
+        .string()
+        .regex(/^(0x)?[0-9a-fA-F]{8}$/, 'expected exactly 4 bytes')
+        .transform((t) => `0x${t.replace(/^0x/, '').toLowerCase()}`)
+        .optional(),
+      voucher_address: z.string().regex(addressPattern, 'an address').optional(),
+      ...paging,
+    }),
+    result: listOf(wireOutput),
+  },
+  cartesi_getOutput: { params: z.object({ ...ofApplication, output_index: indexParam }), result: single(wireOutput) },
+  cartesi_listReports: {
+    params: z.object({ ...ofApplication, epoch_index: indexParam.optional(), input_index: indexParam.optional(), ...paging }),
+    result: listOf(wireReport),
+  },
+  cartesi_getReport: { params: z.object({ ...ofApplication, report_index: indexParam }), result: single(wireReport) },
+} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>
+
+export type NodeMethods = typeof nodeMethods
+export type NodeMethod = keyof NodeMethods
+/** What a client sends as a method's params. */
+export type NodeParams<M extends NodeMethod> = z.input<NodeMethods[M]['params']>
+/** A method's result as the node writes it. */
+export type NodeResultWire<M extends NodeMethod> = z.input<NodeMethods[M]['result']>
+/** A method's result as a client reads it: parsed, camelCase, bigints. */
+export type NodeResult<M extends NodeMethod> = z.output<NodeMethods[M]['result']>
+
+export const isNodeMethod = (name: string): name is NodeMethod => Object.hasOwn(nodeMethods, name)
+
+/** A JSON-RPC 2.0 request and answer envelope. */
+export const rpcRequest = z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.string(), z.number(), z.null()]).optional(), method: z.string(), params: z.unknown().optional() })
+export const rpcAnswer = z.object({
+  jsonrpc: z.literal('2.0'),
+  id: z.union([z.string(), z.number(), z.null()]).optional(),
+  result: z.unknown().optional(),
+  error: z.object({ code: z.number(), message: z.string() }).optional(),
+})
 
 /** JSON-RPC error codes the node answers with. */
 export const rpcErrorCode = { parseError: -32700, invalidRequest: -32600, methodNotFound: -32601, invalidParams: -32602, internal: -32603, notFound: -32001 } as const

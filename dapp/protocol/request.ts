@@ -8,7 +8,7 @@
  */
 import * as z from 'zod'
 import { hexToBytes, toHex, type Address, type Hex } from 'viem'
-import { address } from './primitives.ts'
+import { addressPattern } from './primitives.ts'
 
 const attrPath = z
   .string()
@@ -20,7 +20,11 @@ export const buildRequestSchema = z
   .strictObject({
     attr: attrPath.optional(),
     expr: z.string().min(1).max(32_768).optional(),
-    callback: address.optional(),
+    callback: z
+      .string()
+      .regex(addressPattern, 'a contract address, 0x and 40 hex digits')
+      .transform((s) => s as Address)
+      .optional(),
   })
   .refine((r) => (r.attr === undefined) !== (r.expr === undefined), { message: 'give exactly one of "attr" or "expr"' })
 

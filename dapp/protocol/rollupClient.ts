@@ -5,7 +5,20 @@
  */
 import type { Hex } from 'viem'
 import { CartenixError } from '../lib/errors.ts'
-import { finishBody, outputIndexAnswer, rollupRequest, type FinishStatus, type RollupRequest } from './rollupHttp.ts'
+import type * as z from 'zod'
+import {
+  delegateCallVoucherBody, finishBody, outputIndexAnswer, payloadBody, rollupRequest, voucherBody, type FinishStatus, type RollupRequest,
+} from './rollupHttp.ts'
+
+/** Each route's body, as the API defines it. */
+type Bodies = {
+  '/finish': z.input<typeof finishBody>
+  '/notice': z.input<typeof payloadBody>
+  '/voucher': z.input<typeof voucherBody>
+  '/delegate-call-voucher': z.input<typeof delegateCallVoucherBody>
+  '/report': z.input<typeof payloadBody>
+  '/exception': z.input<typeof payloadBody>
+}
 
 /** A call to the rollup HTTP API answered with an unexpected status, or not at all. */
 export class RollupRequestError extends CartenixError {
@@ -25,7 +38,7 @@ export class RollupRequestError extends CartenixError {
 export type RollupClient = ReturnType<typeof createRollupClient>
 
 export function createRollupClient(baseUrl: string) {
-  async function post(path: string, body: unknown): Promise<Response> {
+  async function post<P extends keyof Bodies>(path: P, body: Bodies[P]): Promise<Response> {
     const url = `${baseUrl}${path}`
     try {
       return await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -40,14 +53,14 @@ export function createRollupClient(baseUrl: string) {
     }
     return text
   }
-  async function output(path: string, body: unknown): Promise<number> {
+  async function output<P extends '/notice' | '/voucher' | '/delegate-call-voucher'>(path: P, body: Bodies[P]): Promise<number> {
     const response = await post(path, body)
     return outputIndexAnswer.parse(JSON.parse(await expect(path, response, [200, 201]))).index
   }
   return {
     /** Ends the current request with a verdict and returns the next one, or null on 202 (nothing yet). */
     async finish(status: FinishStatus): Promise<RollupRequest | null> {
-      const response = await post('/finish', finishBody.parse({ status }))
+      const response = await post('/finish', { status })
       const text = await expect('/finish', response, [200, 202])
       if (response.status === 202) return null
       return rollupRequest.parse(JSON.parse(text))

@@ -2,22 +2,23 @@
  * Pinned Debian packages, shared by every lock of the image: the seed's (image/seed), the VM's
  * kernel and busybox (image/vm/lock.json) and the machine's root file system
  * (image/rootfs/lock.json). A lock names each .deb by package, version, file under the mirror
- * and sha256; a .deb is fetched once into the cache and checked against its sha256 on every use.
+ * and sha256; a .deb is fetched once into the artefacts directory (image/host/artefacts.ts) and
+ * checked against its sha256 on every use.
  *
  * Locks are resolved with a private apt configuration (its own sources list, lists and empty
- * status file, under the cache), so apt resolves as for an empty system of the lock's
- * architecture and the host's apt is neither read nor changed.
+ * status file, under the artefacts directory), so apt resolves as for an empty system of the
+ * lock's architecture and the host's apt is neither read nor changed.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { lstat, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { z } from 'zod'
+import { sha256Hex } from '../../dapp/protocol/primitives.ts'
 import { exec } from '../../dapp/lib/exec.ts'
 import { privateAptOptions } from './apt.ts'
 import { artefactsDir } from './artefacts.ts'
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
 
 export const debPackage = z.object({
   package: z.string(),
@@ -90,7 +91,7 @@ export async function sha256File(path: string): Promise<string> {
 
 const exists = (path: string) => lstat(path).then(() => true, () => false)
 
-/** Downloads one pinned .deb into the cache (once) and checks its sha256 against the lock. */
+/** Downloads one pinned .deb into the artefacts directory (once) and checks its sha256 against the lock. */
 export async function fetchPinnedDeb(archive: DebArchive, pkg: DebPackage, refresh: LockRefresh): Promise<string> {
   const dir = artefactsDir('debs', archive.arch)
   await mkdir(dir, { recursive: true })

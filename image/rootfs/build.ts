@@ -46,9 +46,9 @@ export const imageWorkDir = join(repoRoot, '.cartenix', 'image')
  * what decides them: the tree's lock (its packages, suite and mirror) and the riscv64 seed lock. Another
  * clone, or CI after a session, reuses them; a changed lock makes a new tree (and the old one
  * is removed). What is copied in on every run (the back end, the package set, the sources) is
- * not part of the key.
+ * not part of the key. They live in the artefacts directory's image/ (image/host/artefacts.ts).
  */
-export const imageCacheRoot = artefactsDir('image')
+export const imageArtefactsDir = artefactsDir('image')
 
 function treeKey(): string {
   return createHash('sha256')
@@ -58,7 +58,7 @@ function treeKey(): string {
     .slice(0, 16)
 }
 
-export const imageTreeDir = join(imageCacheRoot, `riscv64-${treeKey()}`)
+export const imageTreeDir = join(imageArtefactsDir, `riscv64-${treeKey()}`)
 export const rootfsDir = join(imageTreeDir, 'rootfs')
 export const ext2Path = join(imageTreeDir, 'rootfs.ext2')
 
@@ -94,10 +94,10 @@ async function debianTree(fresh: boolean, log: (line: string) => void): Promise<
   const staging = `${rootfsDir}.new`
   await rm(staging, { recursive: true, force: true })
   // Trees of other keys are out of date: a changed lock or package list made this one.
-  for (const old of await readdir(imageCacheRoot).catch(() => [] as string[])) {
-    if (old.startsWith('riscv64-') && join(imageCacheRoot, old) !== imageTreeDir) {
-      log(`image: removing the tree of an earlier lock (${join(imageCacheRoot, old)})`)
-      await rm(join(imageCacheRoot, old), { recursive: true, force: true })
+  for (const old of await readdir(imageArtefactsDir).catch(() => [] as string[])) {
+    if (old.startsWith('riscv64-') && join(imageArtefactsDir, old) !== imageTreeDir) {
+      log(`image: removing the tree of an earlier lock (${join(imageArtefactsDir, old)})`)
+      await rm(join(imageArtefactsDir, old), { recursive: true, force: true })
     }
   }
   // mmdebstrap makes the target directory but not its parents.
@@ -225,8 +225,9 @@ const volatilePaths = [
 export type ImageRoots = { paths: string[]; derivations: string[] }
 
 /**
- * Packs the image from the tree, leaving the tree as it was (it is a cache: the seed's build
- * outputs and whatever the qemu-user back end did in it stay there). On an overlay of the tree:
+ * Packs the image from the tree, leaving the tree as it was (the next run reuses it: the seed's
+ * build outputs and whatever the qemu-user back end did in it stay there). On an overlay of the
+ * tree:
  *
  *   - the store keeps only the roots: Nix's garbage collector removes the rest (an earlier
  *     request's hello, the .drv files of a rolled-back input, a superseded stdenv);

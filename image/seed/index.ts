@@ -17,9 +17,10 @@ export async function seedStorePaths(lock: SeedLock): Promise<SeedStorePaths> {
 }
 
 /**
- * The seed a previous run assembled (kept in .cartenix/seed/<arch>), when its tarball still has
- * the hash the lock records: adding it to another store (a fresh one, a replay's) then takes
- * seconds instead of a minute. The busybox directory is checked when it is added.
+ * The seed a previous run assembled (kept in the artefacts directory, by default
+ * /var/cache/cartenix/seed/<arch>: image/host/artefacts.ts), when its tarball still has the hash
+ * the lock records: adding it to another store (a fresh one, a replay's) then takes seconds
+ * instead of a minute. The busybox directory is checked when it is added.
  */
 async function assembledSeed(lock: SeedLock): Promise<SeedArtifacts | undefined> {
   const dir = workDir(lock.arch)

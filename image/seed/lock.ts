@@ -2,10 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { imageDir } from '../../dapp/lib/paths.ts'
+import { sha256Hex } from '../../dapp/protocol/primitives.ts'
 import { debPackage, privateApt, resolveDebClosure, type DebPackage, type LockRefresh } from '../host/debs.ts'
 import type { SeedArch, SeedRecipe } from './recipe.ts'
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
 
 export const seedLock = z.object({
   arch: z.enum(['amd64', 'riscv64']),

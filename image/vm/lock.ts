@@ -1,11 +1,12 @@
 /**
  * The riscv64 .debs the VM's kernel and initramfs are made from, pinned by name, version, file
  * and sha256 in `image/vm/lock.json`, fetched straight from the Debian mirror (no riscv64 root,
- * no mmdebstrap) into a cache outside the work tree, and unpacked with `dpkg-deb -x`.
+ * no mmdebstrap) into the artefacts directory outside the work tree (image/host/artefacts.ts),
+ * and unpacked with `dpkg-deb -x`.
  *
  * `npm run image -- vm-lock` re-resolves the lock against the mirror as it is today, with a
- * private apt configuration (its own sources list, lists and status file, under the cache), so
- * the host's apt is neither read nor changed.
+ * private apt configuration (its own sources list, lists and status file, under the artefacts
+ * directory), so the host's apt is neither read nor changed.
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -22,8 +23,11 @@ export const vmRoots = ['linux-image-riscv64', 'busybox-static'] as const
 
 export const vmLockPath = join(imageDir, 'vm', 'lock.json')
 
-/** Unpacked trees and scratch files; outside the work tree so `git clean` keeps them. */
-export const vmCache = artefactsDir('vm')
+/**
+ * The VM's part of the artefacts directory: the unpacked .debs and the initramfs; outside the
+ * work tree so `git clean` keeps them.
+ */
+export const vmArtefactsDir = artefactsDir('vm')
 
 export const vmLockRefresh: LockRefresh = { command: 'npm run image -- vm-lock', lockFile: 'image/vm/lock.json' }
 
@@ -31,12 +35,12 @@ export const readVmLock = (path: string = vmLockPath): Promise<VmLock> => readDe
 
 const exists = (path: string) => stat(path).then(() => true, () => false)
 
-/** Unpacks a pinned .deb once into the cache; the directory is named by the .deb's sha256. */
+/** Unpacks a pinned .deb once into the artefacts directory; the directory is named by the .deb's sha256. */
 export async function unpackPinned(lock: VmLock, name: string): Promise<string> {
   const pkg = lock.packages.find((p) => p.package === name)
   if (!pkg) throw new Error(`${name} is not in ${vmLockRefresh.lockFile}`)
   const deb = await fetchPinnedDeb(lock, pkg, vmLockRefresh)
-  const dir = join(vmCache, 'unpacked', pkg.sha256)
+  const dir = join(vmArtefactsDir, 'unpacked', pkg.sha256)
   if (await exists(join(dir, '.done'))) return dir
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })

@@ -19,7 +19,7 @@ import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path'
 import { exec } from '../../dapp/lib/exec.ts'
 import { spawnTied } from '../host/processes.ts'
-import { readVmLock, vmCache } from './lock.ts'
+import { readVmLock, vmArtefactsDir } from './lock.ts'
 import { imageSha256 } from '../rootfs/build.ts'
 import { buildInitramfs, initScript, kernelFiles } from './initramfs.ts'
 import { qemuArgs } from './qemu.ts'
@@ -37,16 +37,17 @@ export type VmAssets = { kernel: string; initrd: string }
 export const deterministicSettings = { icount: '0', rtcBase: '2030-01-01', seed: 0 } as const
 
 /**
- * The kernel (from the pinned .deb) and the initramfs, made once and kept in the VM cache under a
- * name that hashes the lock and /init: the same inputs give the same files.
+ * The kernel (from the pinned .deb) and the initramfs, made once and kept in the VM's part of the
+ * artefacts directory under a name that hashes the lock and /init: the same inputs give the same
+ * files.
  */
 export async function vmAssets(): Promise<VmAssets> {
   const lock = await readVmLock()
   const kernel = (await kernelFiles(lock)).image
   const key = createHash('sha256').update(JSON.stringify(lock)).update(initScript).digest('hex').slice(0, 16)
-  const initrd = join(vmCache, 'assets', `initramfs-${key}.cpio`)
+  const initrd = join(vmArtefactsDir, 'assets', `initramfs-${key}.cpio`)
   if (!(await access(initrd).then(() => true, () => false))) {
-    await mkdir(join(vmCache, 'assets'), { recursive: true })
+    await mkdir(join(vmArtefactsDir, 'assets'), { recursive: true })
     await writeFile(`${initrd}.new`, await buildInitramfs(lock))
     await exec('mv', [`${initrd}.new`, initrd])
   }

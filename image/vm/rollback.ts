@@ -24,6 +24,7 @@
  * Inspect requests are not rolled back one by one: their writes (none that the back end keeps)
  * are committed or dropped with the next advance input's.
  */
+import type * as z from 'zod'
 import { finishBody, requestKind, type FinishStatus } from '../../dapp/protocol/rollupHttp.ts'
 import type { RequestFrame } from './relay/frame.ts'
 import type { RelayAnswer } from './relay/host.ts'
@@ -79,7 +80,8 @@ export function createInputGate(actions: RollbackActions): InputGate {
       }
       if (!isPost(request, 'finish')) return request
       if (heldVerdict) {
-        const body = Buffer.from(JSON.stringify({ status: heldVerdict }))
+        const finish: z.input<typeof finishBody> = { status: heldVerdict }
+        const body = Buffer.from(JSON.stringify(finish))
         heldVerdict = undefined
         return { ...request, body, headers: request.headers.filter(([name]) => name.toLowerCase() !== 'content-length') }
       }

@@ -1,7 +1,7 @@
 /**
- * Item 2: answers the store already has. The same hello request again, its output in the store:
- * first one request at a time (addInput until the notice), then a burst sent back to back and
- * waited for afterwards, which gives requests per second through one back end.
+ * The `cached` section: answers the store already has. The same hello request again, its output in
+ * the store: first one request at a time (addInput until the notice), then a burst sent back to
+ * back and waited for afterwards, which gives requests per second through one back end.
  */
 import { buildTarget } from '../../dapp/nix/build.ts'
 import type { BenchChain } from './chain.ts'
@@ -17,7 +17,7 @@ const waitTimeoutMs = 5 * 60_000
 const pauseMs = 1000
 
 export async function benchCached(chain: BenchChain, singles: number, burst: number, log: (line: string) => void): Promise<SectionResult> {
-  // The output must be in the store; after item 1 it is, and otherwise this builds it once.
+  // The output must be in the store; after the `overhead` section it is, and otherwise this builds it once.
   const [built] = await buildTarget(hello)
   if (!built) throw new Error('hello evaluated to no derivation')
   const expectSame = (drvPath: string, success: boolean, inputIndex: bigint) => {
@@ -70,14 +70,14 @@ export async function benchCached(chain: BenchChain, singles: number, burst: num
   return {
     rows: [
       {
-        item: 2,
+        section: 'cached',
         what: 'cached hello: addInput -> notice',
         figure: `max ${millis(worst)}, median ${millis(median(singleMs))} (${singleMs.length} requests)`,
         target: '< 300 ms each',
         status: judged(worst < 300),
       },
       {
-        item: 2,
+        section: 'cached',
         what: `${burst} cached requests in a row`,
         figure: `${perSecond.toFixed(2)} req/s (${seconds(burstMs)}; sending took ${seconds(sentMs)})`,
         target: '',

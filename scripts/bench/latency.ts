@@ -1,8 +1,8 @@
 /**
- * Item 4: from an input on the chain to the back end holding it, with no build at all. The bench
- * plays the back end itself, through the back end's own rollup client (long-polling POST /finish
- * on a devnet started without the real back end), accepting each input at once, and notes the
- * wall-clock time each advance request arrives.
+ * The `latency` section: from an input on the chain to the back end holding it, with no build at
+ * all. The bench plays the back end itself, through the back end's own rollup client (long-polling
+ * POST /finish on a devnet started without the real back end), accepting each input at once, and
+ * notes the wall-clock time each advance request arrives.
  *
  * Inputs are sent at random moments (gaps uniform in [0, 2 × meanGapMs)), whatever became of the
  * earlier ones, so they sample the dev node's timers at random phases as independent users would.
@@ -96,8 +96,8 @@ export async function benchLatency(chain: BenchChain, inputs: number, log: (line
   const stats = (values: number[]) => ({ median: median(values), p95: percentile(values, 95), max: Math.max(...values) })
   return {
     rows: [
-      { item: 4, what: 'InputAdded -> back end, from receipt', figure: `${summary(fromReceipt)} (${samples.length} inputs)`, target: '', status: 'no target' },
-      { item: 4, what: 'InputAdded -> back end, from send', figure: summary(fromSend), target: '', status: 'no target' },
+      { section: 'latency', what: 'InputAdded -> back end, from receipt', figure: `${summary(fromReceipt)} (${samples.length} inputs)`, target: '', status: 'no target' },
+      { section: 'latency', what: 'InputAdded -> back end, from send', figure: summary(fromSend), target: '', status: 'no target' },
     ],
     data: {
       meanGapMs,

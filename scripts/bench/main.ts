@@ -1,16 +1,9 @@
 /**
  * `npm run bench`: how Cartenix performs on this machine, with real Nix, a real anvil and the
  * real contracts. Prints a table (each figure beside its target, met or not met; nothing is
- * asserted) and writes every figure to .cartenix/bench/results.json.
- *
- *   1 rollup overhead on a cold build    3 Merkle tree appends and proofs   5 riscv64 under emulation
- *   2 cached answers, latency and rate   4 input to back end, no build      6 sizes
- *   7 the verified binary cache (narinfo latency, NAR throughput against a file:// cache)
- *   8 sources through the rollup (inputs, gas and wall time per MiB uploaded)
- *
- * Options: --only 1,2,… (items), --rounds N (item 1 pairs), --singles N and --burst N (item 2),
- * --inputs N (item 4), --merkle 1000,10000,100000 (item 3), --narinfos N and --cache-rounds N
- * (item 7), --upload-mib N (item 8), --out FILE.
+ * asserted) and writes every figure to .cartenix/bench/results.json. Each section is named by
+ * what it measures (report.ts: `sections`); `--only` takes those names, `--help` lists them and
+ * every option.
  */
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -25,35 +18,96 @@ import { benchLatency } from './latency.ts'
 import { benchMerkle } from './merkle.ts'
 import { describeNeighbours, watchNeighbours } from './neighbours.ts'
 import { benchOverhead } from './overhead.ts'
-import { failedSection, renderTable, writeJson, type SectionResult } from './report.ts'
+import { failedSection, renderTable, sectionNames, sections, writeJson, type SectionName, type SectionResult } from './report.ts'
 import { benchRiscv, riscvWays, type RiscvWay } from './riscv.ts'
 import { benchSizes } from './sizes.ts'
 import { benchUpload } from './upload.ts'
 import { seconds } from './stats.ts'
 
-const { values } = parseArgs({
-  options: {
-    only: { type: 'string', default: '1,2,3,4,5,6,7,8' },
-    rounds: { type: 'string', default: '5' },
-    singles: { type: 'string', default: '10' },
-    burst: { type: 'string', default: '100' },
-    inputs: { type: 'string', default: '100' },
-    merkle: { type: 'string', default: '1000,10000,100000' },
-    riscv64: { type: 'string', default: riscvWays.join(',') },
-    narinfos: { type: 'string', default: '100' },
-    'cache-rounds': { type: 'string', default: '3' },
-    'upload-mib': { type: 'string', default: '1' },
-    out: { type: 'string', default: join(repoRoot, '.cartenix', 'bench', 'results.json') },
-  },
-})
+const defaults = {
+  rounds: '5',
+  singles: '10',
+  burst: '100',
+  inputs: '100',
+  merkle: '1000,10000,100000',
+  riscv64: riscvWays.join(','),
+  narinfos: '100',
+  cacheRounds: '3',
+  uploadMiB: '1',
+  out: join(repoRoot, '.cartenix', 'bench', 'results.json'),
+}
+
+const nameWidth = Math.max(...sectionNames.map((name) => name.length)) + 2
+const usage = `Usage: npm run bench -- [options]
+
+How Cartenix performs on this machine, with real Nix, a real anvil and the real contracts: a
+table of figures beside their targets (never asserted), every figure written to a JSON file.
+
+Sections (all by default):
+${sectionNames.map((name) => `  ${name.padEnd(nameWidth)}${sections[name]}`).join('\n')}
+
+Options:
+  --only NAMES            the sections to run, comma-separated (e.g. --only merkle,sizes)
+  --rounds N              overhead: pairs of builds (default ${defaults.rounds})
+  --singles N             cached: requests one at a time (default ${defaults.singles})
+  --burst N               cached: requests in a row (default ${defaults.burst})
+  --merkle N,N,...        merkle: tree sizes (default ${defaults.merkle})
+  --inputs N              latency: inputs (default ${defaults.inputs})
+  --riscv64 WAYS          riscv64: which runs, of ${riscvWays.join(',')} (default all)
+  --narinfos N            binary-cache: warm narinfo requests (default ${defaults.narinfos})
+  --cache-rounds N        binary-cache: rounds of nix copy (default ${defaults.cacheRounds})
+  --upload-mib N          upload: MiB uploaded (default ${defaults.uploadMiB})
+  --out FILE              where the figures go (default ${defaults.out})
+  -h, --help              this text
+`
+
+/** A mistake on the command line: said with the usage, exit status 2. */
+function usageError(message: string): never {
+  console.error(`bench: ${message}\n\n${usage}`)
+  process.exit(2)
+}
+
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        only: { type: 'string', default: sectionNames.join(',') },
+        rounds: { type: 'string', default: defaults.rounds },
+        singles: { type: 'string', default: defaults.singles },
+        burst: { type: 'string', default: defaults.burst },
+        inputs: { type: 'string', default: defaults.inputs },
+        merkle: { type: 'string', default: defaults.merkle },
+        riscv64: { type: 'string', default: defaults.riscv64 },
+        narinfos: { type: 'string', default: defaults.narinfos },
+        'cache-rounds': { type: 'string', default: defaults.cacheRounds },
+        'upload-mib': { type: 'string', default: defaults.uploadMiB },
+        out: { type: 'string', default: defaults.out },
+      },
+    })
+  } catch (error) {
+    return usageError((error as Error).message)
+  }
+})()
+const { values } = parsed
+if (values.help) {
+  console.log(usage)
+  process.exit(0)
+}
 
 /** A positive integer option, capped so that every loop of the bench stays bounded. */
 function positive(name: string, text: string | undefined, cap: number): number {
   const n = Number(text)
-  if (!Number.isInteger(n) || n < 1 || n > cap) throw new Error(`--${name} must be an integer from 1 to ${cap}, got ${text}`)
+  if (!Number.isInteger(n) || n < 1 || n > cap) usageError(`--${name} must be an integer from 1 to ${cap}, got ${text}`)
   return n
 }
-const items = new Set((values.only ?? '').split(',').map(Number))
+const isSectionName = (name: string): name is SectionName => (sectionNames as readonly string[]).includes(name)
+const only = new Set<SectionName>()
+for (const name of (values.only ?? '').split(',').map((n) => n.trim()).filter(Boolean)) {
+  if (!isSectionName(name)) usageError(`--only takes section names (${sectionNames.join(', ')}); got ${name}`)
+  only.add(name)
+}
+if (only.size === 0) usageError('--only names no section')
 const rounds = positive('rounds', values.rounds, 20)
 const singles = positive('singles', values.singles, 1000)
 const burst = positive('burst', values.burst, 10_000)
@@ -64,7 +118,7 @@ const uploadMiB = positive('upload-mib', values['upload-mib'], 64)
 const merkleSizes = (values.merkle ?? '').split(',').map((n) => positive('merkle', n, 1_000_000))
 const outPath = values.out ?? ''
 const ways = (values.riscv64 ?? '').split(',').filter(Boolean) as RiscvWay[]
-for (const way of ways) if (!riscvWays.includes(way)) throw new Error(`--riscv64 takes ${riscvWays.join(', ')}; got ${way}`)
+for (const way of ways) if (!riscvWays.includes(way)) usageError(`--riscv64 takes ${riscvWays.join(', ')}; got ${way}`)
 
 const log = (line: string) => console.error(`bench: ${line}`)
 const started = performance.now()
@@ -104,41 +158,43 @@ async function withChain(backend: boolean, run: (chain: BenchChain) => Promise<v
 }
 
 /** Runs a section; a failure becomes a "not measured" row, and the other sections still run. */
-async function section(item: number, what: string, run: () => Promise<SectionResult>): Promise<SectionResult> {
+async function section(name: SectionName, what: string, run: () => Promise<SectionResult>): Promise<SectionResult> {
   const t0 = performance.now()
   const watch = watchNeighbours()
   try {
     const result = await run()
-    log(`${what}: done in ${seconds(performance.now() - t0)}`)
+    log(`${name} (${what}): done in ${seconds(performance.now() - t0)}`)
     const neighbours = await watch.stop()
     const disturbed = neighbours.length > 0 ? [`While measuring ${what}, other Nix processes ran on this machine: ${describeNeighbours(neighbours)}.`] : []
     return { ...result, data: { ...result.data, sectionMs: performance.now() - t0, neighbours }, notes: [...result.notes, ...disturbed] }
   } catch (error) {
     await watch.stop()
     failures++
-    log(`${what} failed: ${(error as Error).stack ?? String(error)}`)
-    return failedSection(item, what, error)
+    log(`${name} (${what}) failed: ${(error as Error).stack ?? String(error)}`)
+    return failedSection(name, what, error)
   }
 }
 
-const results: Record<string, SectionResult> = {}
+/** Each section's outcome under its name; `devnet` when the devnet the sections share could not start. */
+const results: Partial<Record<SectionName | 'devnet', SectionResult>> = {}
 // Before any devnet: the tree is pure CPU work, and the dev node shares this process.
-if (items.has(3)) results.merkle = await section(3, 'Merkle tree', () => benchMerkle(merkleSizes, log))
-if (items.has(1) || items.has(2) || items.has(7) || items.has(8)) {
-  // Items 1, 2, 7 and 8 share one devnet with the real back end; 2 and 7 reuse the output 1 leaves behind.
+if (only.has('merkle')) results.merkle = await section('merkle', 'Merkle tree', () => benchMerkle(merkleSizes, log))
+const onDevnet = (['overhead', 'cached', 'binary-cache', 'upload'] as const).filter((name) => only.has(name))
+if (onDevnet.length > 0) {
+  // These share one devnet with the real back end; cached and binary-cache reuse the output overhead leaves behind.
   await withChain(true, async (chain) => {
-    if (items.has(1)) results.overhead = await section(1, 'rollup overhead', () => benchOverhead(chain, rounds, log))
-    if (items.has(2)) results.cached = await section(2, 'cached answers', () => benchCached(chain, singles, burst, log))
-    if (items.has(7)) results.cache = await section(7, 'binary cache', () => benchCache(chain, narinfos, cacheRounds, log))
-    if (items.has(8)) results.upload = await section(8, 'sources through the rollup', () => benchUpload(chain, uploadMiB, log))
+    if (only.has('overhead')) results.overhead = await section('overhead', 'rollup overhead', () => benchOverhead(chain, rounds, log))
+    if (only.has('cached')) results.cached = await section('cached', 'cached answers', () => benchCached(chain, singles, burst, log))
+    if (only.has('binary-cache')) results['binary-cache'] = await section('binary-cache', 'binary cache', () => benchCache(chain, narinfos, cacheRounds, log))
+    if (only.has('upload')) results.upload = await section('upload', 'sources through the rollup', () => benchUpload(chain, uploadMiB, log))
   }).catch((error: unknown) => {
     failures++
     log(`devnet: ${(error as Error).message}`)
-    results.devnet = failedSection(items.has(1) ? 1 : items.has(2) ? 2 : items.has(7) ? 7 : 8, 'rollup devnet', error)
+    results.devnet = failedSection(onDevnet[0] ?? 'overhead', 'rollup devnet', error)
   })
 }
-if (items.has(4)) {
-  results.latency = await section(4, 'input latency', async () => {
+if (only.has('latency')) {
+  results.latency = await section('latency', 'input latency', async () => {
     let result: SectionResult | undefined
     await withChain(false, async (chain) => {
       result = await benchLatency(chain, inputs, log)
@@ -148,14 +204,14 @@ if (items.has(4)) {
   })
 }
 
-// Last: after item 1 the unpacked seed of the current package set is surely in the store.
-if (items.has(6)) results.sizes = await section(6, 'sizes', benchSizes)
-if (items.has(5)) results.riscv64 = await section(5, 'riscv64 under emulation', () => benchRiscv(ways, log))
+// Last: after the overhead section the unpacked seed of the current package set is surely in the store.
+if (only.has('sizes')) results.sizes = await section('sizes', 'sizes', benchSizes)
+if (only.has('riscv64')) results.riscv64 = await section('riscv64', 'riscv64 under emulation', () => benchRiscv(ways, log))
 
 const totalMs = performance.now() - started
 const rows = Object.values(results)
   .flatMap((r) => r.rows)
-  .sort((a, b) => a.item - b.item)
+  .sort((a, b) => sectionNames.indexOf(a.section) - sectionNames.indexOf(b.section))
 const nixVersion = await runNix('nix-store', ['--version']).then((r) => r.stdout.trim(), () => 'unknown')
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMemBytes: totalmem(), node: process.version, nix: nixVersion, commit, uncommitted }
 

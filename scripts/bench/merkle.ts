@@ -1,7 +1,8 @@
 /**
- * Item 3: the dev node's outputs Merkle tree. Appending N outputs and computing one output's 63
- * siblings, for growing N. Appending should cost O(log N) per output (one hash per level that N
- * leaves reach; never more than the tree's 63), and a proof one lookup or pristine hash per level.
+ * The `merkle` section: the dev node's outputs Merkle tree. Appending N outputs and computing one
+ * output's 63 siblings, for growing N. Appending should cost O(log N) per output (one hash per
+ * level that N leaves reach; never more than the tree's 63), and a proof one lookup or pristine
+ * hash per level.
  */
 import { keccak256, numberToHex } from 'viem'
 import { OutputsMerkleTree, rootFromProof } from '../devnode/merkle.ts'
@@ -53,7 +54,7 @@ export async function benchMerkle(sizes: readonly number[], log: (line: string) 
   const growth = perLevel(last) / perLevel(first)
   const allowedGrowth = 1.5
   const rows: Row[] = runs.map((run) => ({
-    item: 3,
+    section: 'merkle',
     what: `append N=${count(run.n)} outputs`,
     figure: `${millis(run.perOutputMs)}/output = ${(perLevel(run) * 1000).toFixed(2)} us x log2 N (${millis(run.appendMs)} in all)`,
     target: run === last ? `O(log N): us x log2 N within ${allowedGrowth}x of N=${count(first.n)}'s; got ${growth.toFixed(2)}x` : '',
@@ -62,7 +63,7 @@ export async function benchMerkle(sizes: readonly number[], log: (line: string) 
   for (const run of runs) {
     const proof = Math.max(...run.proofMs)
     rows.push({
-      item: 3,
+      section: 'merkle',
       what: `63 siblings, N=${count(run.n)}`,
       figure: `max ${millis(proof)}, median ${millis(median(run.proofMs))} (${run.proofMs.length} proofs)`,
       target: run === last ? '< 50 ms' : '',

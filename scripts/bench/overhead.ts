@@ -1,9 +1,9 @@
 /**
- * Item 1: what the rollup adds to a cold build. GNU hello is built plainly (buildTarget: the same
- * evaluation, source check, `nix-store --realise` and NAR queries the back end does, in this
- * process) and through the rollup (InputBox.addInput → dev node → back end → notice, followed with
- * waitForResult), alternately, with the hello output deleted before every build. Both build the
- * same .drv to the same output path, so only the rollup's own work differs.
+ * The `overhead` section: what the rollup adds to a cold build. GNU hello is built plainly
+ * (buildTarget: the same evaluation, source check, `nix-store --realise` and NAR queries the back
+ * end does, in this process) and through the rollup (InputBox.addInput → dev node → back end →
+ * notice, followed with waitForResult), alternately, with the hello output deleted before every
+ * build. Both build the same .drv to the same output path, so only the rollup's own work differs.
  */
 import { loadavg } from 'node:os'
 import { buildTarget } from '../../dapp/nix/build.ts'
@@ -76,7 +76,7 @@ export async function benchOverhead(chain: BenchChain, rounds: number, log: (lin
   return {
     rows: [
       {
-        item: 1,
+        section: 'overhead',
         what: 'cold hello: rollup / plain',
         figure: `${ratio.toFixed(2)}x median of rounds ${marked.join(', ')} (rollup ${seconds(rollupMs)}, plain ${seconds(plainMs)}${quietNote})`,
         target: '<= 1.10x',

@@ -7,9 +7,25 @@ import { dirname } from 'node:path'
 
 export type Status = 'met' | 'not met' | 'no target' | 'not measured'
 
+/**
+ * The bench's sections, each named by what it measures, in the order the table lists them; the
+ * names are what `--only` takes and the keys of results.json's `sections`.
+ */
+export const sections = {
+  overhead: 'what the rollup adds to a cold build of hello, against building it directly',
+  cached: 'the same request again, its output in the store: one at a time, then a burst',
+  merkle: "the outputs Merkle tree: appending N outputs, and one output's 63 siblings",
+  latency: 'from an input on the chain to the back end holding it, with no build',
+  riscv64: 'hello natively, under qemu-user and in the VM (boot, RAM, disk); needs the image',
+  sizes: 'what the machine carries: the seed, the sources, the root file system, the image',
+  'binary-cache': '`cartenix cache`: narinfo latency, nix copy against a plain file:// cache',
+  upload: 'sources through the rollup: inputs, gas and wall time per MiB uploaded',
+} as const satisfies Record<string, string>
+export type SectionName = keyof typeof sections
+export const sectionNames = Object.keys(sections) as SectionName[]
+
 export type Row = {
-  /** The issue's item number (1 to 6). */
-  item: number
+  section: SectionName
   what: string
   figure: string
   target: string
@@ -22,10 +38,10 @@ export type SectionResult = { rows: Row[]; data: Record<string, unknown>; notes:
 export const judged = (met: boolean): Status => (met ? 'met' : 'not met')
 
 /** A section that could not run says so in the table, in its own row, instead of aborting the bench. */
-export function failedSection(item: number, what: string, error: unknown): SectionResult {
+export function failedSection(section: SectionName, what: string, error: unknown): SectionResult {
   const message = error instanceof Error ? error.message.split('\n')[0] ?? error.name : String(error)
   return {
-    rows: [{ item, what, figure: `not measured: ${message}`, target: '', status: 'not measured' }],
+    rows: [{ section, what, figure: `not measured: ${message}`, target: '', status: 'not measured' }],
     data: { error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
     notes: [],
   }
@@ -33,8 +49,8 @@ export function failedSection(item: number, what: string, error: unknown): Secti
 
 /** A fixed-width table; long figures wrap nothing, they just widen their column. */
 export function renderTable(rows: readonly Row[]): string {
-  const header = ['#', 'measurement', 'figure', 'target', 'status']
-  const cells = rows.map((r) => [String(r.item), r.what, r.figure, r.target || '-', r.status])
+  const header = ['section', 'measurement', 'figure', 'target', 'status']
+  const cells = rows.map((r) => [r.section, r.what, r.figure, r.target || '-', r.status])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)))
   const line = (c: readonly string[]) => c.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')

@@ -1,9 +1,9 @@
 /**
- * Item 5: GNU hello built for riscv64, side by side in one run, each from scratch: natively (the
- * host's own system), inside the machine's root file system under qemu-user, and in the machine
- * as a whole VM without and with the determinism settings (vm.ts: boot time, RAM, disk too).
- * `ways` picks which of the riscv64 runs go (default all). Skipped when `npm run image` has not
- * been run.
+ * The `riscv64` section: GNU hello built for riscv64, side by side in one run, each from scratch:
+ * natively (the host's own system), inside the machine's root file system under qemu-user, and in
+ * the machine as a whole VM without and with the determinism settings (vm.ts: boot time, RAM, disk
+ * too). `ways` picks which of the riscv64 runs go (default all). Skipped when `npm run image` has
+ * not been run.
  */
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -21,7 +21,7 @@ export async function benchRiscv(ways: readonly RiscvWay[], log: (line: string) 
   const present = await stat(join(rootfsDir, 'usr/bin/node')).then(() => true, () => false)
   if (!present) {
     return {
-      rows: [{ item: 5, what: 'riscv64 hello build vs native', figure: 'not measured (no image: run `npm run image`)', target: '', status: 'not measured' }],
+      rows: [{ section: 'riscv64', what: 'riscv64 hello build vs native', figure: 'not measured (no image: run `npm run image`)', target: '', status: 'not measured' }],
       data: { imagePresent: false },
       notes: [],
     }
@@ -42,7 +42,7 @@ export async function benchRiscv(ways: readonly RiscvWay[], log: (line: string) 
   if (ways.includes('user')) {
     userMs = await buildUnderQemuUser(hello)
     data.riscvMs = userMs
-    rows.push({ item: 5, what: 'riscv64 hello build vs native', figure: `${(userMs / nativeMs).toFixed(1)}x (riscv64 under qemu-user ${took(userMs)}, native ${took(nativeMs)})`, target: '', status: 'no target' })
+    rows.push({ section: 'riscv64', what: 'riscv64 hello build vs native', figure: `${(userMs / nativeMs).toFixed(1)}x (riscv64 under qemu-user ${took(userMs)}, native ${took(nativeMs)})`, target: '', status: 'no target' })
     notes.push('riscv64 under qemu-user: the build runs without the Nix sandbox (qemu-user cannot emulate namespace clone flags); see docs/riscv64-machine.md.')
   }
 
@@ -58,7 +58,7 @@ export async function benchRiscv(ways: readonly RiscvWay[], log: (line: string) 
     } catch (error) {
       const message = (error as Error).message
       log(`VM${deterministic ? ' (deterministic)' : ''}: ${message}`)
-      rows.push({ item: 5, what: `hello in the VM${deterministic ? ' (deterministic)' : ''}`, figure: `not measured: ${message.split('\n')[0]}`, target: '', status: 'not measured' })
+      rows.push({ section: 'riscv64', what: `hello in the VM${deterministic ? ' (deterministic)' : ''}`, figure: `not measured: ${message.split('\n')[0]}`, target: '', status: 'not measured' })
       notes.push(`VM${deterministic ? ' (deterministic)' : ''}: ${message}`)
     }
   }
@@ -66,7 +66,7 @@ export async function benchRiscv(ways: readonly RiscvWay[], log: (line: string) 
   const [plain, fixed] = [vmRuns.find((r) => !r.deterministic), vmRuns.find((r) => r.deterministic)]
   if (plain) {
     rows.push({
-      item: 5,
+      section: 'riscv64',
       what: 'hello in the VM vs native',
       figure: `${(plain.helloMs / nativeMs).toFixed(1)}x (VM ${took(plain.helloMs)}, native ${took(nativeMs)}${userMs ? `; ${(plain.helloMs / userMs).toFixed(2)}x qemu-user's` : ''})`,
       target: '',
@@ -75,7 +75,7 @@ export async function benchRiscv(ways: readonly RiscvWay[], log: (line: string) 
   }
   if (plain && fixed) {
     rows.push({
-      item: 5,
+      section: 'riscv64',
       what: 'VM determinism settings: cost',
       figure: `hello ${(fixed.helloMs / plain.helloMs).toFixed(2)}x (${took(fixed.helloMs)} vs ${took(plain.helloMs)}); boot ${took(fixed.bootMs)} vs ${took(plain.bootMs)}`,
       target: '',
@@ -85,7 +85,7 @@ export async function benchRiscv(ways: readonly RiscvWay[], log: (line: string) 
   }
   for (const run of vmRuns) {
     rows.push({
-      item: 5,
+      section: 'riscv64',
       what: `VM${run.deterministic ? ' (deterministic)' : ''}: boot, RAM, disk`,
       figure: `boot to back end ${took(run.bootMs)}; QEMU peak RSS ${mib(run.peakRssBytes)} of 2048 MiB; wrote ${mib(run.writtenBytes)} over the ${mib((await stat(ext2Path)).size)} image`,
       target: '',

@@ -1,5 +1,5 @@
 /**
- * Item 6: what the machine has to carry. Store sizes are NAR sizes as Nix records them
+ * The `sizes` section: what the machine has to carry. Store sizes are NAR sizes as Nix records them
  * (`nix-store -q --size`), the same for every file system; the image's sizes are what they take on
  * this disk, when the image has been built.
  */
@@ -24,7 +24,7 @@ async function narSizes(paths: readonly string[]): Promise<number[]> {
 }
 
 const row = (what: string, figure: string | undefined): Row =>
-  figure === undefined ? { item: 6, what, figure: 'absent', target: '', status: 'not measured' } : { item: 6, what, figure, target: '', status: 'no target' }
+  figure === undefined ? { section: 'sizes', what, figure: 'absent', target: '', status: 'not measured' } : { section: 'sizes', what, figure, target: '', status: 'no target' }
 
 export async function benchSizes(): Promise<SectionResult> {
   const data: Record<string, unknown> = {}

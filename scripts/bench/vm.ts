@@ -1,9 +1,10 @@
 /**
- * Item 5, the VM half: the riscv64 machine as a whole VM (image/vm/), twice in one run, without
- * and with the determinism settings (CARTENIX_VM_DETERMINISTIC: `-icount shift=0,sleep=off`, a
- * fixed RTC). Each time: a devnet with the VM as its back end, the boot (QEMU started to the back
- * end serving), GNU hello built from scratch through the rollup (addInput receipt to notice),
- * QEMU's peak resident memory, and the disk the VM wrote (its qcow2 layers).
+ * The `riscv64` section's VM half: the riscv64 machine as a whole VM (image/vm/), twice in one run,
+ * without and with the determinism settings (CARTENIX_VM_DETERMINISTIC:
+ * `-icount shift=0,sleep=off`, a fixed RTC). Each time: a devnet with the VM as its back end, the
+ * boot (QEMU started to the back end serving), GNU hello built from scratch through the rollup
+ * (addInput receipt to notice), QEMU's peak resident memory, and the disk the VM wrote (its qcow2
+ * layers).
  */
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'

@@ -3,16 +3,14 @@
  * 127.0.0.1:8545, the node at 127.0.0.1:10011, the addresses the devnet recorded, anvil's second
  * development key. The key is never printed.
  */
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { createPublicClient, createWalletClient, http, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { z } from 'zod'
-import { repoRoot } from '../../dapp/lib/paths.ts'
 import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { UsageError } from './usage.ts'
 import { CartenixError } from '../../dapp/lib/errors.ts'
 import { address } from '../../dapp/protocol/primitives.ts'
+import { devUserKey } from '../devnode/anvil.ts'
+import { readDeployment } from '../devnode/devnet.ts'
 
 export const connectionOptions = {
   'rpc-url': { type: 'string' },
@@ -32,17 +30,11 @@ export const connectionUsage = `connection (defaults fit \`npm run devnet\`):
   --private-key KEY    signer for transactions     (default: CARTENIX_PRIVATE_KEY, else anvil's second key)
   --json               one JSON object on stdout`
 
-// anvil's second development account (the first submits the devnet's claims).
-const anvilKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
-const devnetDeployment = z.object({ application: address, inputBox: address, etherPortal: address, chainId: z.number() })
 
 export type Connection = Awaited<ReturnType<typeof connect>>
 
 export async function connect(values: { [K in keyof typeof connectionOptions]?: string | boolean }) {
-  const saved = await readFile(join(repoRoot, '.cartenix', 'devnet', 'deployment.json'), 'utf8').then(
-    (text) => devnetDeployment.parse(JSON.parse(text)),
-    () => undefined,
-  )
+  const saved = await readDeployment()
   const pick = (flag: string | boolean | undefined, fallback: string | undefined, what: string): Address => {
     const value = typeof flag === 'string' ? flag : fallback
     if (!value) throw new UsageError(`no ${what}: pass --${what} (or start the devnet, which records it)`)
@@ -51,7 +43,7 @@ export async function connect(values: { [K in keyof typeof connectionOptions]?: 
   }
   const rpcUrl = (typeof values['rpc-url'] === 'string' ? values['rpc-url'] : undefined) ?? process.env.CARTENIX_RPC_URL ?? 'http://127.0.0.1:8545'
   const nodeUrl = ((typeof values['node-url'] === 'string' ? values['node-url'] : undefined) ?? process.env.CARTENIX_NODE_URL ?? 'http://127.0.0.1:10011').replace(/\/$/, '')
-  const key = (typeof values['private-key'] === 'string' ? values['private-key'] : undefined) ?? process.env.CARTENIX_PRIVATE_KEY ?? anvilKey
+  const key = (typeof values['private-key'] === 'string' ? values['private-key'] : undefined) ?? process.env.CARTENIX_PRIVATE_KEY ?? devUserKey
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new UsageError('--private-key must be 0x and 64 hex digits')
   const publicClient = createPublicClient({ transport: http(rpcUrl) })
   const chainId = await publicClient.getChainId().catch((cause: unknown) => {

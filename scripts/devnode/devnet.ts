@@ -2,10 +2,11 @@
  * A whole local rollup on one machine: anvil with the v2.2.0 contracts, the dev node (rollup HTTP
  * API for the back end; JSON-RPC and inspect for clients), and the back end as a host process.
  * Everything it keeps lives in one directory, so a restart picks up where it stopped. One devnet
- * at a time per directory (lock.ts); its anvil and back end die with it (children.ts), and the
+ * at a time per directory (ownership.ts); its anvil and back end die with it (children.ts), and the
  * back end talks to the node in a session of its own, so none from before a restart can finish
  * an input.
  */
+import { repoRoot } from '../../dapp/lib/paths.ts'
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
@@ -20,7 +21,7 @@ import { hostBackend, riscv64Vm, startBackend, startTiedAnvil, type BackendComma
 import { deployRollups } from './deploy.ts'
 import { computeTemplate, hostTemplateSystem, type TemplateSystem } from '../../image/template.ts'
 import { checkTreeAgainst } from '../../image/rootfs/build.ts'
-import { lockDevnet, type DevnetLock } from './ownership.ts'
+import { takeDevnet, type DevnetOwnership } from './ownership.ts'
 import { DevNode } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
 import { nodeApi } from './rpc.ts'
@@ -57,7 +58,7 @@ export type DevnetOptions = {
 export type Machine = 'host' | 'riscv64'
 
 export { hostBackend, startBackend, type BackendCommand } from './children.ts'
-export { DevnetLockedError, lockFileName } from './ownership.ts'
+export { DevnetTakenError, ownerFileName } from './ownership.ts'
 
 export type Devnet = {
   chainUrl: string
@@ -95,9 +96,17 @@ function listen(app: { fetch: (request: Request) => Response | Promise<Response>
 
 const close = (server: ServerType) => new Promise<void>((resolve) => server.close(() => resolve()))
 
+/** Where `npm run devnet` keeps its state by default, and where the CLI finds the devnet's addresses. */
+export const defaultDevnetDir = join(repoRoot, '.cartenix', 'devnet')
+
+/** The devnet's deployment, as it records it in its directory. */
+export async function readDeployment(dir: string = defaultDevnetDir): Promise<DeploymentRecord | undefined> {
+  return readFile(join(dir, 'deployment.json'), 'utf8').then((text) => deploymentRecord.parse(JSON.parse(text)), () => undefined)
+}
+
 async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, system: TemplateSystem, log: (line: string) => void): Promise<DeploymentRecord> {
   const path = join(dir, 'deployment.json')
-  const saved = await readFile(path, 'utf8').then((text) => deploymentRecord.parse(JSON.parse(text)), () => undefined)
+  const saved = await readDeployment(dir)
   const publicClient = createPublicClient({ chain: anvilChain, transport: http(anvil.url), pollingInterval: anvilPollingInterval })
   // The Application commits to the machine it runs: the template this checkout gives.
   const template = await computeTemplate({ system })
@@ -136,32 +145,32 @@ async function devnetPage(chainUrl: string, deployment: DeploymentRecord) {
 }
 
 /**
- * Starts a devnet on `options.dir`, or throws DevnetLockedError if another one holds it. What a
+ * Starts a devnet on `options.dir`, or throws DevnetTakenError if another one holds it. What a
  * devnet that died there left running is stopped first (and logged).
  */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const log = options.log ?? (() => {})
   await mkdir(options.dir, { recursive: true })
-  const lock = await lockDevnet(options.dir, log)
+  const ownership = await takeDevnet(options.dir, log)
   let anvil: Anvil | undefined
   try {
     const pick = async (port: number | undefined, fallback: number) => (port === 0 ? freePort() : (port ?? fallback))
     const ports = { chain: await pick(options.chainPort, 8545), rollup: await pick(options.rollupPort, 5004), node: await pick(options.nodePort, 10011) }
-    await lock.setPorts(ports)
+    await ownership.setPorts(ports)
     const tied = await startTiedAnvil({ port: ports.chain, statePath: join(options.dir, 'anvil-state.json') })
     anvil = tied
-    if (tied.process.pid !== undefined) await lock.addChild({ role: 'anvil', pid: tied.process.pid, command: tied.command })
-    return await runDevnet(options, lock, tied, ports, log)
+    if (tied.process.pid !== undefined) await ownership.addChild({ role: 'anvil', pid: tied.process.pid, command: tied.command })
+    return await runDevnet(options, ownership, tied, ports, log)
   } catch (error) {
     await anvil?.stop()
-    await lock.release()
+    await ownership.release()
     throw error
   }
 }
 
 async function runDevnet(
   options: DevnetOptions,
-  lock: DevnetLock,
+  ownership: DevnetOwnership,
   anvil: Anvil,
   ports: { rollup: number; node: number },
   log: (line: string) => void,
@@ -183,7 +192,7 @@ async function runDevnet(
   /**
    * Runs the back end in a session of its own and watches it: if it dies while the node runs, its
    * session closes, the input it was working on ends as an exception (as a machine that stops
-   * mid-input would) and a new back end starts, in a new session. Resolves once the lock file
+   * mid-input would) and a new back end starts, in a new session. Resolves once the owner file
    * records it.
    */
   const superviseBackend = async (): Promise<void> => {
@@ -202,13 +211,13 @@ async function runDevnet(
     const child = startBackend(url, { CARTENIX_ETHER_PORTAL: deployment.etherPortal, ...stateDir, ...options.backendEnv }, log, backendCommand)
     backend = child
     const command = backendCommand ?? hostBackend
-    const recorded = (child.pid === undefined ? Promise.resolve(false) : lock.addChild({ role: 'backend', pid: child.pid, command: [command.file, ...command.args].join(' '), rollupUrl: url }))
+    const recorded = (child.pid === undefined ? Promise.resolve(false) : ownership.addChild({ role: 'backend', pid: child.pid, command: [command.file, ...command.args].join(' '), rollupUrl: url }))
       .catch((error: unknown) => {
-        log(`devnet: could not record the back end in ${lock.path}: ${String(error)}`)
+        log(`devnet: could not record the back end in ${ownership.path}: ${String(error)}`)
         return false
       })
     child.once('exit', (code, signal) => {
-      void recorded.then((added) => (added && child.pid !== undefined ? lock.removeChild(child.pid) : undefined)).catch((error: unknown) => log(`devnet: ${String(error)}`))
+      void recorded.then((added) => (added && child.pid !== undefined ? ownership.removeChild(child.pid) : undefined)).catch((error: unknown) => log(`devnet: ${String(error)}`))
       // Stopping keeps the input in flight unsettled: the next node serves it again.
       if (stopping || backend !== child) return
       const reason = `the back end exited (${signal ?? `code ${code}`}) while processing this input`
@@ -267,7 +276,7 @@ async function runDevnet(
         await stopNode()
         await anvil.stop()
       } finally {
-        await lock.release()
+        await ownership.release()
       }
     },
   }

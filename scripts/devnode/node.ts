@@ -13,18 +13,19 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
-  createPublicClient, createWalletClient, decodeFunctionData, defineChain, encodeFunctionData, http, keccak256,
+  createPublicClient, createWalletClient, defineChain, encodeFunctionData, http, keccak256,
   parseEventLogs, toHex, type Address, type Hex, type PublicClient, type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { applicationAbi, inputBoxAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { applicationAbi, inputBoxAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
 import { anvilPollingInterval } from './anvil.ts'
 import { submitAuthorityClaims } from './claims.ts'
+import { decodeEvmAdvance } from './evm-advance.ts'
 import { OutputsMerkleTree } from './merkle.ts'
 import type { FinishStatus, RollupRequestBody } from '../../dapp/protocol/rollupHttp.ts'
+import type { InspectStatus } from '../../dapp/protocol/nodeApi.ts'
 import { loadState, saveState, type DeploymentRecord, type EpochRecord, type InputRecord, type NodeState } from './state.ts'
 
-export type InspectStatus = 'Accepted' | 'Rejected' | 'Exception'
 export type InspectResult = { status: InspectStatus; exception?: Hex; reports: { payload: Hex }[]; processedInputCount: number }
 
 type PendingInspect = { payload: Hex; resolve: (result: InspectResult) => void }
@@ -357,8 +358,7 @@ export class DevNode {
     for (const epoch of this.#state.epochs.filter((e) => e.status === 'OPEN' && e.index < input.epochIndex)) await this.#closeEpoch(epoch)
     if (this.#inFlight) return null
     this.#inFlight = { session, kind: 'advance', input, outputs: [], reports: [] }
-    const { args } = decodeFunctionData({ abi: inputsAbi, data: input.rawData })
-    const [chainId, appContract, msgSender, blockNumber, blockTimestamp, prevRandao, index, payload] = args as [bigint, Address, Address, bigint, bigint, bigint, bigint, Hex]
+    const { chainId, appContract, msgSender, blockNumber, blockTimestamp, prevRandao, index, payload } = decodeEvmAdvance(input.rawData)
     return {
       request_type: 'advance_state',
       data: {

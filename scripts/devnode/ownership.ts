@@ -1,5 +1,5 @@
 /**
- * One devnet per state directory. `devnet.lock` in the directory names the holder (pid and start
+ * One devnet per state directory. `devnet.owner` in the directory names the holder (pid and start
  * time, ports, command line) and the processes it started (anvil, the back end), each with its
  * start time and process group. A devnet that dies without stopping (SIGKILL, the OOM killer)
  * leaves the file behind; the next devnet on the directory reads it, stops whatever of those
@@ -18,7 +18,7 @@ import { z } from 'zod'
 import { CartenixError } from '../../dapp/lib/errors.ts'
 import { isAlive, processInfo, self, stopProcesses, survivorsOf, type ProcessId, type ProcessInfo } from '../../image/host/processes.ts'
 
-export const lockFileName = 'devnet.lock'
+export const ownerFileName = 'devnet.owner'
 
 const count = z.number().int().nonnegative()
 
@@ -36,7 +36,7 @@ export type ChildRecord = z.infer<typeof childRecord>
 export const portsRecord = z.object({ chain: count, rollup: count, node: count })
 export type PortsRecord = z.infer<typeof portsRecord>
 
-export const lockRecord = z.object({
+export const ownerRecord = z.object({
   version: z.literal(1),
   pid: count,
   startTime: count,
@@ -46,20 +46,20 @@ export const lockRecord = z.object({
   ports: portsRecord.nullable(),
   children: z.array(childRecord),
 })
-export type LockRecord = z.infer<typeof lockRecord>
+export type OwnerRecord = z.infer<typeof ownerRecord>
 
 /** Another devnet holds the state directory. */
-export class DevnetLockedError extends CartenixError {
-  override name = 'DevnetLockedError' as const
+export class DevnetTakenError extends CartenixError {
+  override name = 'DevnetTakenError' as const
   readonly dir: string
-  readonly holder: LockRecord | undefined
-  constructor(args: { dir: string; holder: LockRecord | undefined }) {
+  readonly holder: OwnerRecord | undefined
+  constructor(args: { dir: string; holder: OwnerRecord | undefined }) {
     const { dir, holder } = args
     super(
       holder
         ? `${dir} is in use by the devnet with pid ${holder.pid} (started ${holder.startedAt}; ${describePorts(holder.ports)}; command: ${holder.command}). ` +
             `Stop it with \`kill ${holder.pid}\` (it stops its anvil and back end and saves the chain), or use another directory.`
-        : `${dir} is in use by another devnet that is still starting (${join(dir, lockFileName)} does not name it yet). Try again, or use another directory.`,
+        : `${dir} is in use by another devnet that is still starting (${join(dir, ownerFileName)} does not name it yet). Try again, or use another directory.`,
     )
     this.dir = dir
     this.holder = holder
@@ -69,25 +69,25 @@ export class DevnetLockedError extends CartenixError {
 const describePorts = (ports: PortsRecord | null) =>
   ports ? `chain on port ${ports.chain}, rollup API on ${ports.rollup}, node on ${ports.node}` : 'ports not chosen yet'
 
-export type DevnetLock = {
-  /** The lock file. */
+export type DevnetOwnership = {
+  /** The owner file. */
   path: string
   setPorts: (ports: PortsRecord) => Promise<void>
   /** Records a started child (its start time and group read from /proc); false if it has already exited. */
   addChild: (child: Omit<ChildRecord, 'startTime' | 'pgid'>) => Promise<boolean>
   removeChild: (pid: number) => Promise<void>
-  /** Removes the lock file and lets go of the directory. */
+  /** Removes the owner file and lets go of the directory. */
   release: () => Promise<void>
 }
 
-async function readLock(path: string): Promise<LockRecord | undefined> {
+async function readOwner(path: string): Promise<OwnerRecord | undefined> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined
     throw error
   })
   if (text === undefined) return undefined
-  const parsed = lockRecord.safeParse(JSON.parse(text))
-  if (!parsed.success) throw new Error(`${path} is not a devnet lock file: ${parsed.error.message}`)
+  const parsed = ownerRecord.safeParse(JSON.parse(text))
+  if (!parsed.success) throw new Error(`${path} is not a devnet owner file: ${parsed.error.message}`)
   return parsed.data
 }
 
@@ -104,39 +104,39 @@ async function claim(dir: string): Promise<Server | undefined> {
 const describeProcess = (p: ProcessInfo) => `pid ${p.pid} (${p.command.length > 160 ? `${p.command.slice(0, 160)}…` : p.command})`
 
 /**
- * Takes the state directory for this process, or throws DevnetLockedError naming the holder. When
+ * Takes the state directory for this process, or throws DevnetTakenError naming the holder. When
  * the previous holder died without stopping, the processes it left behind (its anvil, its back
  * end and what that started, such as a nix-store build) are stopped first, and each is logged.
  */
-export async function lockDevnet(dir: string, log: (line: string) => void = () => {}): Promise<DevnetLock> {
-  const path = join(dir, lockFileName)
+export async function takeDevnet(dir: string, log: (line: string) => void = () => {}): Promise<DevnetOwnership> {
+  const path = join(dir, ownerFileName)
   const server = await claim(dir)
-  if (!server) throw new DevnetLockedError({ dir, holder: await readLock(path).catch(() => undefined) })
+  if (!server) throw new DevnetTakenError({ dir, holder: await readOwner(path).catch(() => undefined) })
   try {
     const me = await self()
-    let previous: LockRecord | undefined
+    let previous: OwnerRecord | undefined
     try {
-      previous = await readLock(path)
+      previous = await readOwner(path)
     } catch (error) {
       log(`devnet: ignoring ${path}: ${(error as Error).message}`)
     }
     // A holder that is not listening on the socket (another network namespace, an older devnet) still counts while it lives.
-    if (previous && previous.pid !== me.pid && (await isAlive(previous))) throw new DevnetLockedError({ dir, holder: previous })
+    if (previous && previous.pid !== me.pid && (await isAlive(previous))) throw new DevnetTakenError({ dir, holder: previous })
     if (previous && previous.children.length > 0) {
       const stopped = await stopProcesses(() => survivorsOf(previous.children))
       const what = stopped.length === 0 ? 'none of its processes was still running' : `stopping ${stopped.length} process(es) it left running`
       log(`devnet: ${dir} was held by the devnet with pid ${previous.pid}, which is gone; ${what}`)
       for (const p of stopped) log(`devnet: stopped ${describeProcess(p)} with ${p.signal}`)
     }
-    return await openLock(path, server, me, log)
+    return await recordOwner(path, server, me, log)
   } catch (error) {
     server.close()
     throw error
   }
 }
 
-async function openLock(path: string, server: Server, me: ProcessId, log: (line: string) => void): Promise<DevnetLock> {
-  const record: LockRecord = {
+async function recordOwner(path: string, server: Server, me: ProcessId, log: (line: string) => void): Promise<DevnetOwnership> {
+  const record: OwnerRecord = {
     version: 1,
     pid: me.pid,
     startTime: me.startTime,
@@ -148,7 +148,7 @@ async function openLock(path: string, server: Server, me: ProcessId, log: (line:
   let writes = 0
   let writing: Promise<void> = Promise.resolve()
   let released = false
-  // One write at a time, each to a fresh file renamed over the lock: a reader never sees half a record.
+  // One write at a time, each to a fresh file renamed over the owner file: a reader never sees half a record.
   const save = () => {
     const next = writing.then(async () => {
       if (released) return

@@ -7,8 +7,10 @@
  */
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import { delegateCallVoucherBody, finishBody, payloadBody, voucherBody } from '../../dapp/protocol/rollupHttp.ts'
+import { delegateCallVoucherBody, finishBody, payloadBody, voucherBody, type outputIndexAnswer } from '../../dapp/protocol/rollupHttp.ts'
 import { NoRequestInFlightError, NotYourRequestError, UnknownSessionError, type DevNode, type Session } from './node.ts'
+
+const indexAnswer = (index: number): z.input<typeof outputIndexAnswer> => ({ index })
 
 export function rollupApi(node: DevNode): Hono {
   const app = new Hono()
@@ -33,15 +35,15 @@ export function rollupApi(node: DevNode): Hono {
   })
   post('/notice', async (c, session) => {
     const { payload } = payloadBody.parse(await c.req.json())
-    return c.json({ index: node.addNotice(session, payload) }, 201)
+    return c.json(indexAnswer(node.addNotice(session, payload)), 201)
   })
   post('/voucher', async (c, session) => {
     const { destination, value, payload } = voucherBody.parse(await c.req.json())
-    return c.json({ index: node.addVoucher(session, destination, value, payload) }, 201)
+    return c.json(indexAnswer(node.addVoucher(session, destination, value, payload)), 201)
   })
   post('/delegate-call-voucher', async (c, session) => {
     const { destination, payload } = delegateCallVoucherBody.parse(await c.req.json())
-    return c.json({ index: node.addDelegateCallVoucher(session, destination, payload) }, 201)
+    return c.json(indexAnswer(node.addDelegateCallVoucher(session, destination, payload)), 201)
   })
   post('/report', async (c, session) => {
     const { payload } = payloadBody.parse(await c.req.json())

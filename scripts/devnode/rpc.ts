@@ -8,13 +8,15 @@ import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { z } from 'zod'
 import { decodeFunctionData, encodeFunctionData, type Hex } from 'viem'
-import { dataAvailabilityAbi, inputsAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
-import { addressPattern } from '../../dapp/protocol/primitives.ts'
+import { dataAvailabilityAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { toQuantity as toHex } from '../../dapp/protocol/primitives.ts'
 import {
-  rpcErrorCode, type applicationRecord, type decodedOutputRecord, type epochRecord, type inputRecord, type inspectResponse, type outputRecord, type reportRecord, type Wire,
+  isNodeMethod, nodeMethods, rpcErrorCode, rpcRequest, type applicationRecord, type decodedOutputRecord, type epochRecord, type inputRecord, type inspectResponse,
+  type NodeMethod, type NodeMethods, type NodeResultWire, type outputRecord, type reportRecord, type Wire,
 } from '../../dapp/protocol/nodeApi.ts'
+import { decodeEvmAdvance } from './evm-advance.ts'
 import { InspectTimeoutError, type DevNode } from './node.ts'
-import { epochStatus, type EpochRecord, type InputRecord, type NodeState, type OutputRecord, type ReportRecord } from './state.ts'
+import { type EpochRecord, type InputRecord, type NodeState, type OutputRecord, type ReportRecord } from './state.ts'
 
 export const nodeVersion = 'cartenix-devnode-0.1.0'
 
@@ -24,17 +26,6 @@ class RpcError extends Error {
   }
 }
 
-const toHex = (n: number | bigint) => `0x${n.toString(16)}`
-const hexIndex = z
-  .string()
-  .regex(/^0[xX][0-9a-fA-F]{1,16}$/, 'expected hex encoded value')
-  .transform((s) => Number.parseInt(s.slice(2), 16))
-/** As the real node: a limit of 0 (or none) means 50, and at most 10000 rows come back. */
-const pagination = {
-  limit: z.number().int().min(0).default(50).transform((n) => (n === 0 ? 50 : Math.min(n, 10_000))),
-  offset: z.number().int().min(0).default(0),
-  descending: z.boolean().default(false),
-}
 
 function application(state: NodeState, processedInputs: number): Wire<typeof applicationRecord> {
   const d = state.deployment
@@ -61,8 +52,7 @@ function application(state: NodeState, processedInputs: number): Wire<typeof app
 }
 
 function input(record: InputRecord): Wire<typeof inputRecord> & { decoded_data: { sender: string } } {
-  const { args } = decodeFunctionData({ abi: inputsAbi, data: record.rawData })
-  const [chainId, appContract, sender, blockNumber, blockTimestamp, prevRandao, index, payload] = args as [bigint, Hex, Hex, bigint, bigint, bigint, bigint, Hex]
+  const { chainId, appContract, msgSender: sender, blockNumber, blockTimestamp, prevRandao, index, payload } = decodeEvmAdvance(record.rawData)
   return {
     epoch_index: toHex(record.epochIndex),
     index: toHex(record.index),
@@ -163,92 +153,56 @@ function found<T>(item: T | undefined, what: string): { data: T } {
   return { data: item }
 }
 
-type Method = { params: z.ZodType; run: (node: DevNode, params: never) => unknown }
+/** How the dev node answers each method: from its parsed params to the result as the node writes it. */
+type Answers = { [M in NodeMethod]: (node: DevNode, params: z.output<NodeMethods[M]['params']>) => NodeResultWire<M> }
 
-/** An application is named by its address (any letter case) or by a name like `cartenix`. */
-const app = z.union([z.string().regex(addressPattern), z.string().regex(/^[a-z0-9_-]{3,}$/)], { error: 'invalid application name' })
-
-const methods: Record<string, Method> = {
-  cartesi_getNodeVersion: { params: z.object({}).optional(), run: () => ({ data: nodeVersion }) },
-  cartesi_getChainId: { params: z.object({}).optional(), run: (node: DevNode) => ({ data: toHex(node.state.deployment.chainId) }) },
-  cartesi_listApplications: {
-    params: z.object(pagination).default({ limit: 50, offset: 0, descending: false }),
-    run: (node: DevNode, params: { limit: number; offset: number; descending: boolean }) =>
-      page([node.state], params, (s) => application(s, node.processedInputCount)),
+const answers: Answers = {
+  cartesi_getNodeVersion: () => ({ data: nodeVersion }),
+  cartesi_getChainId: (node) => ({ data: toHex(node.state.deployment.chainId) }),
+  cartesi_listApplications: (node, p) => page([node.state], p, (s) => application(s, node.processedInputCount)),
+  cartesi_getApplication: (node) => ({ data: application(node.state, node.processedInputCount) }),
+  cartesi_getProcessedInputCount: (node) => ({ data: toHex(node.processedInputCount) }),
+  cartesi_listEpochs: (node, p) => page(node.state.epochs.filter((e) => !p.status || e.status === p.status), p, (e) => epoch(e, node.state.inputs)),
+  cartesi_getEpoch: (node, p) => {
+    const record = node.state.epochs.find((e) => e.index === p.epoch_index)
+    return found(record && epoch(record, node.state.inputs), 'Epoch')
   },
-  cartesi_getApplication: {
-    params: z.object({ application: app }),
-    run: (node: DevNode) => ({ data: application(node.state, node.processedInputCount) }),
+  cartesi_listInputs: (node, p) =>
+    page(
+      node.state.inputs
+        .filter((i) => p.epoch_index === undefined || i.epochIndex === p.epoch_index)
+        .map(input)
+        .filter((i) => !p.sender || i.decoded_data.sender.toLowerCase() === p.sender.toLowerCase()),
+      p,
+      (i) => i,
+    ),
+  cartesi_getInput: (node, p) => {
+    const record = node.state.inputs.find((i) => i.index === p.input_index)
+    return found(record && input(record), 'Input')
   },
-  cartesi_getProcessedInputCount: {
-    params: z.object({ application: app }),
-    run: (node: DevNode) => ({ data: toHex(node.processedInputCount) }),
+  cartesi_listOutputs: (node, p) =>
+    page(
+      node.state.outputs
+        .filter((o) => (p.epoch_index === undefined || o.epochIndex === p.epoch_index) && (p.input_index === undefined || o.inputIndex === p.input_index))
+        .filter((o) => !p.output_type || o.rawData.slice(0, 10).toLowerCase() === p.output_type.toLowerCase())
+        .map(output)
+        .filter((o) => !p.voucher_address || ('destination' in o.decoded_data && o.decoded_data.destination.toLowerCase() === p.voucher_address.toLowerCase())),
+      p,
+      (o) => o,
+    ),
+  cartesi_getOutput: (node, p) => {
+    const record = node.state.outputs[p.output_index]
+    return found(record && output(record), 'Output')
   },
-  cartesi_listEpochs: {
-    params: z.object({ application: app, status: epochStatus.optional(), ...pagination }),
-    run: (node: DevNode, p: { status?: string; limit: number; offset: number; descending: boolean }) =>
-      page(node.state.epochs.filter((e) => !p.status || e.status === p.status), p, (e) => epoch(e, node.state.inputs)),
-  },
-  cartesi_getEpoch: {
-    params: z.object({ application: app, epoch_index: hexIndex }),
-    run: (node: DevNode, p: { epoch_index: number }) => found(node.state.epochs.map((e) => epoch(e, node.state.inputs)).find((e) => e.index === toHex(p.epoch_index)), 'Epoch'),
-  },
-  cartesi_listInputs: {
-    params: z.object({ application: app, epoch_index: hexIndex.optional(), sender: z.string().regex(addressPattern, 'an address').optional(), ...pagination }),
-    run: (node: DevNode, p: { epoch_index?: number; sender?: string; limit: number; offset: number; descending: boolean }) =>
-      page(
-        node.state.inputs.filter((i) => p.epoch_index === undefined || i.epochIndex === p.epoch_index).map(input)
-          .filter((i) => !p.sender || i.decoded_data.sender.toLowerCase() === p.sender.toLowerCase()),
-        p,
-        (i) => i,
-      ),
-  },
-  cartesi_getInput: {
-    params: z.object({ application: app, input_index: hexIndex }),
-    run: (node: DevNode, p: { input_index: number }) => {
-      const record = node.state.inputs.find((i) => i.index === p.input_index)
-      return found(record && input(record), 'Input')
-    },
-  },
-  cartesi_listOutputs: {
-    params: z.object({
-      application: app, epoch_index: hexIndex.optional(), input_index: hexIndex.optional(),
-      output_type: z.string().regex(/^(0x)?[0-9a-fA-F]{8}$/, 'expected exactly 4 bytes').transform((t) => `0x${t.replace(/^0x/, '').toLowerCase()}`).optional(),
-      voucher_address: z.string().regex(addressPattern, 'an address').optional(), ...pagination,
-    }),
-    run: (node: DevNode, p: { epoch_index?: number; input_index?: number; output_type?: string; voucher_address?: string; limit: number; offset: number; descending: boolean }) =>
-      page(
-        node.state.outputs
-          .filter((o) => (p.epoch_index === undefined || o.epochIndex === p.epoch_index) && (p.input_index === undefined || o.inputIndex === p.input_index))
-          .filter((o) => !p.output_type || o.rawData.slice(0, 10).toLowerCase() === p.output_type.toLowerCase())
-          .map(output)
-          .filter((o) => !p.voucher_address || ('destination' in o.decoded_data && o.decoded_data.destination?.toLowerCase() === p.voucher_address.toLowerCase())),
-        p,
-        (o) => o,
-      ),
-  },
-  cartesi_getOutput: {
-    params: z.object({ application: app, output_index: hexIndex }),
-    run: (node: DevNode, p: { output_index: number }) => {
-      const record = node.state.outputs[p.output_index]
-      return found(record && output(record), 'Output')
-    },
-  },
-  cartesi_listReports: {
-    params: z.object({ application: app, epoch_index: hexIndex.optional(), input_index: hexIndex.optional(), ...pagination }),
-    run: (node: DevNode, p: { epoch_index?: number; input_index?: number; limit: number; offset: number; descending: boolean }) =>
-      page(
-        node.state.reports.filter((r) => (p.epoch_index === undefined || r.epochIndex === p.epoch_index) && (p.input_index === undefined || r.inputIndex === p.input_index)),
-        p,
-        report,
-      ),
-  },
-  cartesi_getReport: {
-    params: z.object({ application: app, report_index: hexIndex }),
-    run: (node: DevNode, p: { report_index: number }) => {
-      const record = node.state.reports[p.report_index]
-      return found(record && report(record), 'Report')
-    },
+  cartesi_listReports: (node, p) =>
+    page(
+      node.state.reports.filter((r) => (p.epoch_index === undefined || r.epochIndex === p.epoch_index) && (p.input_index === undefined || r.inputIndex === p.input_index)),
+      p,
+      report,
+    ),
+  cartesi_getReport: (node, p) => {
+    const record = node.state.reports[p.report_index]
+    return found(record && report(record), 'Report')
   },
 }
 
@@ -257,20 +211,18 @@ function knowsApplication(node: DevNode, nameOrAddress: string): boolean {
   return nameOrAddress === node.state.applicationName || nameOrAddress.toLowerCase() === node.state.deployment.application.toLowerCase()
 }
 
-const rpcRequest = z.object({ jsonrpc: z.literal('2.0'), id: z.union([z.string(), z.number(), z.null()]).optional(), method: z.string(), params: z.unknown().optional() })
-
 function call(node: DevNode, body: unknown): unknown {
   const parsed = rpcRequest.safeParse(body)
   if (!parsed.success) throw new RpcError(rpcErrorCode.invalidRequest, 'Invalid Request')
-  const method = methods[parsed.data.method]
-  if (!method) throw new RpcError(rpcErrorCode.methodNotFound, 'Method not found')
-  const params = method.params.safeParse(parsed.data.params)
+  const name = parsed.data.method
+  if (!isNodeMethod(name)) throw new RpcError(rpcErrorCode.methodNotFound, 'Method not found')
+  const params = nodeMethods[name].params.safeParse(parsed.data.params)
   if (!params.success) {
     throw new RpcError(rpcErrorCode.invalidParams, `Invalid parameters: ${params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   }
   const appName = (params.data as { application?: string } | undefined)?.application
   if (appName !== undefined && !knowsApplication(node, appName)) throw new RpcError(rpcErrorCode.notFound, 'Application not found')
-  return method.run(node, params.data as never)
+  return (answers[name] as (node: DevNode, params: unknown) => unknown)(node, params.data)
 }
 
 export function nodeApi(node: DevNode): Hono {

@@ -5,14 +5,16 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { z } from 'zod'
-import type { Hex } from 'viem'
+import { bytesHex } from '../../dapp/protocol/primitives.ts'
+import { epochStatuses, inputStatuses } from '../../dapp/protocol/nodeApi.ts'
 
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/).transform((s) => s as Hex)
+/** Bytes and addresses as the chain gave them (letter case kept). */
+const hex = bytesHex
 
-export const inputStatus = z.enum(['NONE', 'ACCEPTED', 'REJECTED', 'EXCEPTION', 'MACHINE_HALTED', 'OUTPUTS_LIMIT_EXCEEDED', 'CYCLE_LIMIT_EXCEEDED', 'TIME_LIMIT_EXCEEDED', 'PAYLOAD_LENGTH_LIMIT_EXCEEDED'])
+export const inputStatus = z.enum(inputStatuses)
 export type InputStatus = z.infer<typeof inputStatus>
 
-export const epochStatus = z.enum(['OPEN', 'CLOSED', 'INPUTS_PROCESSED', 'CLAIM_COMPUTED', 'CLAIM_SUBMITTED', 'CLAIM_ACCEPTED', 'CLAIM_REJECTED'])
+export const epochStatus = z.enum(epochStatuses)
 export type EpochStatus = z.infer<typeof epochStatus>
 
 export const inputRecord = z.object({

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { afterAll, describe, expect, it } from 'vitest'
-import { toHex } from 'viem'
+import { hexToString, toHex } from 'viem'
 import { createNodeClient, validateNotice, waitForProof, waitForResult } from '../../contracts-client/index.ts'
 import { freePort, startBackend, type Devnet } from '../../scripts/devnode/devnet.ts'
 import { exec } from '../../dapp/lib/exec.ts'
@@ -39,7 +39,7 @@ describe('faults', () => {
       }, 120_000)
       devnet.backend?.kill('SIGKILL')
       expect((await waitForInput(devnet, slow)).status).toBe('EXCEPTION')
-      expect(Buffer.from((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(slow) })).data.at(-1).raw_data.slice(2), 'hex').toString()).toContain('back end exited')
+      expect(hexToString((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(slow) })).data.at(-1)?.payload ?? '0x')).toContain('back end exited')
       expect((await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(slow) })).data).toEqual([])
       const next = await addInput(devnet, '{"attr":"hello"}')
       expect((await waitForInput(devnet, next)).status).toBe('ACCEPTED')
@@ -94,8 +94,8 @@ describe('faults', () => {
       await clients(devnet).publicClient.request({ method: 'anvil_mine' as never, params: ['0x40'] as never })
       expect(await validOnChain(devnet, first)).toBe(true)
       expect(await validOnChain(devnet, second)).toBe(true)
-      const inputs = (await rpc(devnet, 'cartesi_listInputs')).data.map((i: { index: string }) => i.index)
-      expect(inputs).toEqual(['0x0', '0x1'])
+      const inputs = (await rpc(devnet, 'cartesi_listInputs')).data.map((i) => i.index)
+      expect(inputs).toEqual([0n, 1n])
       faults.push('dev node restarted mid-epoch')
 
       await devnet.stop()
@@ -104,7 +104,7 @@ describe('faults', () => {
       const third = await addInput(devnet, '{"attr":"hello"}')
       expect((await waitForInput(devnet, third)).status).toBe('ACCEPTED')
       expect(await validOnChain(devnet, third)).toBe(true)
-      expect((await rpc(devnet, 'cartesi_listInputs')).pagination.total_count).toBe(3)
+      expect((await rpc(devnet, 'cartesi_listInputs')).pagination.totalCount).toBe(3)
       faults.push('anvil restarted from its saved state')
     } finally {
       await devnet.stop()

@@ -20,9 +20,10 @@ import { repoRoot } from '../../dapp/lib/paths.ts'
 import { deleteFromStore, outputsOf } from '../../scripts/bench/store.ts'
 import { anvilPollingInterval, devUserKey } from '../../scripts/devnode/anvil.ts'
 import { freePort, startDevnet, type Devnet } from '../../scripts/devnode/devnet.ts'
-import { DevnetLockedError, lockDevnet, lockFileName, lockRecord, type LockRecord } from '../../scripts/devnode/ownership.ts'
+import { DevnetTakenError, takeDevnet, ownerFileName, ownerRecord, type OwnerRecord } from '../../scripts/devnode/ownership.ts'
 import { isAlive, listProcesses, processInfo, spawnTied, survivorsOf, type ProcessInfo } from '../../image/host/processes.ts'
 import { CommandFailedError, exec } from '../../dapp/lib/exec.ts'
+import { advanceRequest } from '../../dapp/protocol/rollupHttp.ts'
 import { addInput, rpc, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 
 type Summary = { chainUrl: string; nodeUrl: string; rollupUrl: string; deployment: { application: Address; inputBox: Address } }
@@ -58,7 +59,7 @@ function startDevnetProcess(dir: string, ports: Ports): DevnetProcess {
   return started
 }
 
-const readLock = async (dir: string): Promise<LockRecord> => lockRecord.parse(JSON.parse(await readFile(join(dir, lockFileName), 'utf8')))
+const readLock = async (dir: string): Promise<OwnerRecord> => ownerRecord.parse(JSON.parse(await readFile(join(dir, ownerFileName), 'utf8')))
 
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
@@ -132,11 +133,11 @@ describe('a devnet killed with SIGKILL mid-build', () => {
     // The dead devnet's session, and the bare URL while the devnet runs its own back end, may do nothing.
     const staleFinish = await post(`${backend.rollupUrl}/finish`, { status: 'accept' })
     expect(staleFinish.status).toBe(403)
-    expect(((await staleFinish.json()) as { error: string }).error).toContain('is not open on this dev node')
+    expect(await staleFinish.json()).toMatchObject({ error: expect.stringContaining('is not open on this dev node') })
     expect((await post(`${backend.rollupUrl}/notice`, { payload: '0x01' })).status).toBe(403)
     const bare = await post(`${restarted.rollupUrl}/finish`, { status: 'accept' })
     expect(bare.status).toBe(403)
-    expect(((await bare.json()) as { error: string }).error).toContain('runs its own back end')
+    expect(await bare.json()).toMatchObject({ error: expect.stringContaining('runs its own back end') })
 
     const node = createNodeClient({ url: `${restarted.nodeUrl}/rpc` })
     const { notice, input } = await waitForResult(node, { application, inputIndex: 0n })
@@ -159,12 +160,12 @@ describe('a devnet killed with SIGKILL mid-build', () => {
     expect((refused as CommandFailedError).stderr).toContain(`in use by the devnet with pid ${second.pid}`)
     expect((refused as CommandFailedError).stderr).toContain(`kill ${second.pid}`)
     const inProcess = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, backend: false }).then(() => undefined, (error: unknown) => error)
-    expect(inProcess).toBeInstanceOf(DevnetLockedError)
+    expect(inProcess).toBeInstanceOf(DevnetTakenError)
     expect(inProcess).toMatchObject({ holder: { pid: second.pid, ports } })
 
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
-    await expect(readFile(join(dir, lockFileName))).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(readFile(join(dir, ownerFileName))).rejects.toMatchObject({ code: 'ENOENT' })
     for (const child of holder.children) expect(await isAlive(child)).toBe(false)
     expect(await strays(dir, ports.chain, [])).toEqual([])
   })
@@ -175,7 +176,7 @@ describe('a devnet killed with SIGKILL mid-build', () => {
     try {
       const info = await processInfo(bystander.pid ?? -1)
       if (!info) throw new Error('sleep did not start')
-      const record = (startTime: number): LockRecord => ({
+      const record = (startTime: number): OwnerRecord => ({
         version: 1,
         pid: info.pid,
         startTime,
@@ -185,18 +186,18 @@ describe('a devnet killed with SIGKILL mid-build', () => {
         children: [{ role: 'backend', pid: info.pid, startTime, pgid: info.pid, command: 'an earlier back end' }],
       })
       // The recorded pid was reused by the bystander: same number, later start time.
-      await writeFile(join(dir, lockFileName), JSON.stringify(record(info.startTime - 1)))
+      await writeFile(join(dir, ownerFileName), JSON.stringify(record(info.startTime - 1)))
       const log: string[] = []
-      const lock = await lockDevnet(dir, (line) => log.push(line))
+      const lock = await takeDevnet(dir, (line) => log.push(line))
       expect(await isAlive(info)).toBe(true)
       expect(log).toEqual([`devnet: ${dir} was held by the devnet with pid ${info.pid}, which is gone; none of its processes was still running`])
       expect((await readLock(dir)).pid).toBe(process.pid)
       await lock.release()
 
       // The same pid with its own start time is the holder, alive: refused, and nothing is stopped.
-      await writeFile(join(dir, lockFileName), JSON.stringify(record(info.startTime)))
-      const refused = await lockDevnet(dir).then(() => undefined, (error: unknown) => error)
-      expect(refused).toBeInstanceOf(DevnetLockedError)
+      await writeFile(join(dir, ownerFileName), JSON.stringify(record(info.startTime)))
+      const refused = await takeDevnet(dir).then(() => undefined, (error: unknown) => error)
+      expect(refused).toBeInstanceOf(DevnetTakenError)
       expect((refused as Error).message).toContain(`in use by the devnet with pid ${info.pid}`)
       expect(await isAlive(info)).toBe(true)
     } finally {
@@ -214,7 +215,7 @@ describe('sessions on the rollup API', () => {
   const nextRequest = async (base: string) => {
     for (let attempt = 0; attempt < 30; attempt++) {
       const response = await post(`${base}/finish`, { status: 'accept' })
-      if (response.status === 200) return (await response.json()) as { data: { metadata: { input_index: number } } }
+      if (response.status === 200) return advanceRequest.parse(await response.json())
       expect(response.status, await response.text()).toBe(202)
     }
     throw new Error(`nothing was served at ${base}`)
@@ -237,9 +238,9 @@ describe('sessions on the rollup API', () => {
     ] as const) {
       const other = await post(`${devnet.rollupUrl}${path}`, body)
       expect(other.status, path).toBe(409)
-      expect(((await other.json()) as { error: string }).error).toBe(
-        `Input ${index} was handed to session ${token.slice(0, 8)}…, not to the bare rollup URL: only that session may add to it or finish it`,
-      )
+      expect(await other.json()).toMatchObject({
+        error: `Input ${index} was handed to session ${token.slice(0, 8)}…, not to the bare rollup URL: only that session may add to it or finish it`,
+      })
       expect((await post(`${devnet.rollupUrl}/${'0'.repeat(32)}${path}`, body)).status, path).toBe(403)
     }
     expect((await post(`${session}/notice`, { payload: '0x02' })).status).toBe(201)

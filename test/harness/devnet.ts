@@ -5,7 +5,10 @@ import { join } from 'node:path'
 import { createPublicClient, createWalletClient, http, parseEventLogs, toHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
+import type * as z from 'zod'
 import { inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
+import { nodeMethods, rpcAnswer, type NodeMethod, type NodeParams, type NodeResult } from '../../dapp/protocol/nodeApi.ts'
+import { decodeReport } from '../../dapp/protocol/reports.ts'
 import { anvilPollingInterval, devUserKey } from '../../scripts/devnode/anvil.ts'
 import { startDevnet, type Devnet, type DevnetOptions } from '../../scripts/devnode/devnet.ts'
 
@@ -34,19 +37,31 @@ export async function addInput(devnet: Devnet, payload: string | { hex: Hex }): 
   const receipt = await publicClient.waitForTransactionReceipt({ hash })
   const [event] = parseEventLogs({ abi: inputBoxAbi, logs: receipt.logs, eventName: 'InputAdded' })
   if (!event) throw new Error(`addInput transaction ${hash} emitted no InputAdded event`)
-  return Number((event.args as unknown as { index: bigint }).index)
+  return Number(event.args.index)
 }
 
-export async function rpc<T = any>(devnet: Devnet, method: string, params: Record<string, unknown> = {}): Promise<T> {
+/** One JSON-RPC call of the dev node about this devnet's application: the raw result, or an Error with the node's `code`. */
+async function call(devnet: Devnet, method: string, params: Record<string, unknown>): Promise<unknown> {
   const response = await fetch(`${devnet.nodeUrl}/rpc`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { application: devnet.deployment.application, ...params } }),
   })
-  const body = (await response.json()) as { result?: T; error?: { code: number; message: string } }
+  const body = rpcAnswer.parse(await response.json())
   if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.code })
-  return body.result as T
+  return body.result
 }
+
+/** nodeMethods, through a mapped type: indexed by a method's name, it gives that method's result type. */
+const resultSchemas: { [K in NodeMethod]: { result: z.ZodType<NodeResult<K>> } } = nodeMethods
+
+/** A method of the node API, its result parsed by the method's own schema (dapp/protocol/nodeApi.ts): camelCase, bigints. */
+export async function rpc<M extends NodeMethod>(devnet: Devnet, method: M, params?: Omit<NodeParams<M>, 'application'>): Promise<NodeResult<M>> {
+  return resultSchemas[method].result.parse(await call(devnet, method, { ...params }))
+}
+
+/** The result as the node wrote it, for the tests of the wire itself: any method, any params, nothing parsed. */
+export const rpcWire = (devnet: Devnet, method: string, params: Record<string, unknown> = {}): Promise<unknown> => call(devnet, method, params)
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -66,17 +81,17 @@ export function waitForInput(devnet: Devnet, index: number) {
   })
 }
 
-/** Waits until the output's epoch is claimed and its proof is there. */
+/** Waits until the output's epoch claim is accepted; returns the output with its 63 siblings. */
 export function waitForProof(devnet: Devnet, outputIndex: number) {
   return waitFor(`the proof of output ${outputIndex}`, async () => {
     const { data } = await rpc(devnet, 'cartesi_getOutput', { output_index: toHex(outputIndex) })
-    if (!data.output_hashes_siblings) return undefined
-    const { data: epoch } = await rpc(devnet, 'cartesi_getEpoch', { epoch_index: data.epoch_index })
-    return epoch.status === 'CLAIM_ACCEPTED' ? data : undefined
+    const siblings = data.siblings
+    if (!siblings) return undefined
+    const { data: epoch } = await rpc(devnet, 'cartesi_getEpoch', { epoch_index: toHex(data.epochIndex) })
+    return epoch.status === 'CLAIM_ACCEPTED' ? { ...data, siblings } : undefined
   })
 }
 
+/** An input's reports, each as the typed report it is (dapp/protocol/reports.ts); undefined for one that is none. */
 export const reportsOf = async (devnet: Devnet, inputIndex: number) =>
-  ((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(inputIndex) })).data as { raw_data: Hex }[]).map((r) =>
-    JSON.parse(Buffer.from(r.raw_data.slice(2), 'hex').toString('utf8')),
-  )
+  (await rpc(devnet, 'cartesi_listReports', { input_index: toHex(inputIndex) })).data.map((r) => decodeReport(r.payload).report)

@@ -246,7 +246,7 @@ describe('an output whose epoch has no accepted claim', () => {
     const { notice: unclaimed } = await waitForResult(node, { application: application(), inputIndex: sent.inputIndex })
     // The node computes the epoch's claim (and so the proof) but cannot submit it.
     const listed = await getOutputWhenListedWithSiblings(unclaimed.index)
-    const { data: epoch } = await rpc<{ data: { status: string } }>(devnet, 'cartesi_getEpoch', { epoch_index: toHex(listed.epochIndex) })
+    const { data: epoch } = await rpc(devnet, 'cartesi_getEpoch', { epoch_index: toHex(listed.epochIndex) })
     expect(epoch.status).not.toBe('CLAIM_ACCEPTED')
 
     tried++

@@ -11,7 +11,6 @@
  * is checked with parseBuildRequest and dropped if it parses. One valid request that Nix cannot
  * evaluate (nothing is built) is sent last: its report must keep Nix's reason.
  */
-import { decodeReport } from '../../dapp/protocol/reports.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { bytesToHex, concat, encodeFunctionData, type Hex } from 'viem'
@@ -25,7 +24,7 @@ import { ResultLedger } from '../../dapp/results.ts'
 import { createRollupClient } from '../../dapp/protocol/rollupClient.ts'
 import type { FinishStatus } from '../../dapp/protocol/rollupHttp.ts'
 import { InputNotAcceptedError } from '../../contracts-client/errors/build.ts'
-import { startRollupRecorder, type RecordedCall, type RollupRecorder } from './rollup-recorder.ts'
+import { reportsIn, startRollupRecorder, type RecordedCall, type RollupRecorder } from './rollup-recorder.ts'
 
 const etherPortal = '0x1111111111111111111111111111111111111111' as const
 const encoder = new TextEncoder()
@@ -86,9 +85,18 @@ async function advance(payload: Hex, viaPortal: boolean): Promise<{ status: Fini
   return { status, calls: recorder.calls.slice(since) }
 }
 
-/** The JSON of a report the handler sent. */
-const decodedReportOf = (call: RecordedCall | undefined) => decodeReport((call?.body as { payload: Hex }).payload)
-const reportOf = (call: RecordedCall | undefined) => decodedReportOf(call).json as Record<string, unknown>
+/** The report a call sent (the call must be a /report), decoded. */
+const decodedReportOf = (call: RecordedCall | undefined) => {
+  const [report] = reportsIn(call ? [call] : [])
+  if (!report) throw new Error(`not a report: ${JSON.stringify(call)}`)
+  return report
+}
+/** The typed report a call sent; a rejected one is what every case here expects. */
+const rejectedReportOf = (call: RecordedCall | undefined, what: string) => {
+  const { report, json } = decodedReportOf(call)
+  if (report?.type !== 'rejected') throw new Error(`${what}: expected a rejected report, got ${JSON.stringify(json)}`)
+  return report
+}
 
 /** Sends one case through /finish → handleAdvance and checks everything that came back. */
 async function reject(hostile: Hostile, viaPortal: { sender: Uint8Array; value: Uint8Array } | undefined): Promise<void> {
@@ -99,10 +107,7 @@ async function reject(hostile: Hostile, viaPortal: { sender: Uint8Array; value: 
   const describe = `${hostile.kind}${viaPortal ? ' (via the EtherPortal)' : ''}: ${bytesToHex(hostile.bytes.slice(0, 80))}${hostile.bytes.length > 80 ? '…' : ''}`
   expect(status, describe).toBe('reject')
   expect(calls.map((c) => c.path), describe).toEqual(['/report'])
-  const report = reportOf(calls[0])
-  expect(report.type, describe).toBe('rejected')
-  expect(typeof report.reason, describe).toBe('string')
-  const reason = report.reason as string
+  const { reason } = rejectedReportOf(calls[0], describe)
   expect(reason.trim().length, describe).toBeGreaterThan(0)
   expect(reason, describe).toMatch(hostile.reason)
   if (hostile.mentions !== undefined) expect(reason, describe).toContain(hostile.mentions)
@@ -354,7 +359,7 @@ describe('a request Nix cannot evaluate, written on one long line', () => {
       const { status, calls } = await advance(payload, false)
       expect(status).toBe('reject')
       expect(calls.map((c) => c.path)).toEqual(['/report'])
-      const report = reportOf(calls[0])
+      const report = rejectedReportOf(calls[0], 'the long line')
       expect(report).toMatchObject({ type: 'rejected', reason: 'evaluation failed' })
       const log = String(report.log)
       expect(log).toContain("error: undefined variable 'undefinedVar'")

@@ -7,14 +7,20 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { payloadBody, type RollupRequestBody } from '../../dapp/protocol/rollupHttp.ts'
+import { decodeReport, type DecodedReport } from '../../dapp/protocol/reports.ts'
 
 export type RecordedCall = { path: string; body: unknown }
+
+/** The reports among recorded calls: each body read as the rollup API's /report body, its payload decoded. */
+export const reportsIn = (calls: readonly RecordedCall[]): DecodedReport[] =>
+  calls.filter((call) => call.path === '/report').map((call) => decodeReport(payloadBody.parse(call.body).payload))
 
 export type RollupRecorder = {
   url: string
   calls: RecordedCall[]
   /** Queues a request for the next POST /finish (answered 202 when nothing is queued). */
-  enqueue: (request: unknown) => void
+  enqueue: (request: RollupRequestBody) => void
   close: () => Promise<void>
 }
 
@@ -26,7 +32,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
 
 export async function startRollupRecorder(): Promise<RollupRecorder> {
   const calls: RecordedCall[] = []
-  const queue: unknown[] = []
+  const queue: RollupRequestBody[] = []
   let nextOutputIndex = 0
 
   const reply = (response: ServerResponse, status: number, body?: unknown) => {

@@ -28,7 +28,7 @@ let devnet: Devnet
 let scratch: string
 const inputs: number[] = []
 
-const epochOfInput = async (index: number) => Number((await rpc(devnet, 'cartesi_getInput', { input_index: toHex(index) })).data.epoch_index)
+const epochOfInput = async (index: number) => Number((await rpc(devnet, 'cartesi_getInput', { input_index: toHex(index) })).data.epochIndex)
 const claimAccepted = (epoch: number) =>
   waitFor(`the claim of epoch ${epoch}`, async () => {
     const { data } = await rpc(devnet, 'cartesi_getEpoch', { epoch_index: toHex(epoch) })

@@ -23,6 +23,10 @@ import { replay } from '../../scripts/replay/replay.ts'
 import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
 import { InputNotAcceptedError } from '../../contracts-client/errors/build.ts'
 import { instantiate } from '../../dapp/nix/instantiate.ts'
+import { pathAnswer, resultAnswer, type InspectQuery } from '../../dapp/protocol/inspect.ts'
+import { wireInspectResult } from '../../dapp/protocol/nodeApi.ts'
+import { decodeReport } from '../../dapp/protocol/reports.ts'
+import type * as z from 'zod'
 
 const hour = 60 * 60_000
 let chroot: Chroot
@@ -129,7 +133,7 @@ describe('riscv64 as a VM', () => {
       application: vm.deployment.application,
       etherPortal: vm.deployment.etherPortal,
       system: 'riscv64-linux',
-      fromEpoch: Number(input.epoch_index),
+      fromEpoch: Number(input.epochIndex),
       earlierOutputs: async () => (await listOutputs(vmNode, { application: vm.deployment.application })).outputs.map((o) => ({ inputIndex: Number(o.inputIndex), rawData: o.rawData })),
     })
   }
@@ -166,7 +170,7 @@ describe('riscv64 as a VM', () => {
     ] as const) {
       const { notice, reports } = await request({ expr: reach(name, script) })
       expect(notice.result.success, name).toBe(false)
-      const failed = reports.map((r) => r.json).find((r) => (r as { type?: string } | undefined)?.type === 'build-failed') as { logTail: string } | undefined
+      const failed = reports.map((r) => r.report).find((r) => r?.type === 'build-failed')
       expect(failed?.logTail, name).toMatch(why)
     }
   }, hour)
@@ -185,7 +189,7 @@ describe('riscv64 as a VM', () => {
     const probe = (name: string) => `derivation { name = "rollback-${name}-${nonce}"; system = "riscv64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`
     drvs = await Promise.all(['a', 'b'].map(async (name) => (await instantiate({ expr: `pkgs: ${probe(name)}` }, { system: 'riscv64-linux' }))[0] ?? ''))
     const rejected = { expr: `pkgs: [ (${probe('a')}) (${probe('b')}) ]` }
-    const holds = async (net: Devnet, path: string) => (await inspect(net, { query: 'path', path })).valid as boolean
+    const holds = async (net: Devnet, path: string) => (await inspect(net, { query: 'path', path }, pathAnswer)).valid
 
     for (const [name, net, nodeClient] of [['qemu-user', devnet, node], ['vm', vm, vmNode]] as const) {
       const { application, inputBox } = net.deployment
@@ -204,7 +208,7 @@ describe('riscv64 as a VM', () => {
     // ...and still has what it committed before: hello, in its store and in its results.
     const hello = qemuUserHello?.outputs[0]?.path ?? ''
     expect(await holds(vm, hello)).toBe(true)
-    expect(await inspect(vm, { query: 'result', drvPath: qemuUserHello?.drvPath })).toMatchObject({ found: true })
+    expect(await inspect(vm, { query: 'result', drvPath: qemuUserHello?.drvPath ?? '' }, resultAnswer)).toMatchObject({ found: true })
 
     // It serves the next input, which does write the .drv (so the query above could say yes).
     const { notice } = await request({ expr: `pkgs: ${probe('a')}` })
@@ -224,11 +228,11 @@ describe('riscv64 as a VM', () => {
     await vm.stopNode()
     await vm.startNode()
     // The new VM boots first; inspects wait for it (one minute each).
-    let answer: Record<string, unknown> | undefined
-    for (let tries = 0; !answer && tries < 10; tries += 1) answer = await inspect(vm, { query: 'path', path: hello }).catch(() => undefined)
+    let answer: z.output<typeof pathAnswer> | undefined
+    for (let tries = 0; !answer && tries < 10; tries += 1) answer = await inspect(vm, { query: 'path', path: hello }, pathAnswer).catch(() => undefined)
     expect(vmLog.some((line) => /resuming on the disk its last run committed/.test(line))).toBe(true)
     expect(answer?.valid).toBe(true)
-    expect(await inspect(vm, { query: 'result', drvPath: qemuUserHello?.drvPath })).toMatchObject({ found: true })
+    expect(await inspect(vm, { query: 'result', drvPath: qemuUserHello?.drvPath ?? '' }, resultAnswer)).toMatchObject({ found: true })
   }, hour)
 })
 
@@ -245,10 +249,10 @@ describe('the image', () => {
   }, hour)
 })
 
-/** One inspect query through the dev node; the back end's JSON report. */
-async function inspect(net: Devnet, query: unknown): Promise<Record<string, unknown>> {
+/** One inspect query through the dev node; the back end's answer, parsed as `answer`. */
+async function inspect<T extends z.ZodType>(net: Devnet, query: InspectQuery, answer: T): Promise<z.output<T>> {
   const response = await fetch(`${net.nodeUrl}/inspect/${net.deployment.application}`, { method: 'POST', body: JSON.stringify(query) })
-  const body = (await response.json()) as { status: string; reports: { payload: string }[] }
+  const body = wireInspectResult.parse(await response.json())
   expect(body.status, JSON.stringify(query)).toBe('Accepted')
-  return JSON.parse(Buffer.from(body.reports[0]?.payload.slice(2) ?? '', 'hex').toString('utf8')) as Record<string, unknown>
+  return answer.parse(decodeReport(body.reports[0]?.payload ?? '0x').json)
 }

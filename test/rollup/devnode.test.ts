@@ -5,6 +5,7 @@ import { addInput, rpc, startTestDevnet, waitForInput } from '../harness/devnet.
 import { inspectState } from '../../contracts-client/actions/inspectState.ts'
 import { NodeUnreachableError } from '../../contracts-client/errors/node.ts'
 import { createNodeClient, waitForProof, waitForResult } from '../../contracts-client/index.ts'
+import { outputIndexAnswer, rollupRequest } from '../../dapp/protocol/rollupHttp.ts'
 
 // The dev node without a back end: this test plays the back end over the rollup HTTP API.
 let devnet: Devnet
@@ -22,7 +23,7 @@ const post = (path: string, body: unknown) =>
 async function nextAdvance(verdict: 'accept' | 'reject') {
   for (let attempt = 0; attempt < 30; attempt++) {
     const response = await post('/finish', { status: verdict })
-    if (response.status === 200) return (await response.json()) as { request_type: string; data: { metadata: { input_index: number }; payload: string } }
+    if (response.status === 200) return rollupRequest.parse(await response.json())
     expect(response.status).toBe(202)
   }
   throw new Error('no input was served')
@@ -45,7 +46,7 @@ describe('the rollup HTTP API of the dev node', () => {
     expect((await post('/finish', { status: 'reject' })).status).toBe(202)
     expect((await waitForInput(devnet, index)).status).toBe('REJECTED')
     expect((await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(index) })).data).toEqual([])
-    expect((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(index) })).data.map((r: { raw_data: string }) => r.raw_data)).toEqual(['0xbeef'])
+    expect((await rpc(devnet, 'cartesi_listReports', { input_index: toHex(index) })).data.map((r) => r.payload)).toEqual(['0xbeef'])
   })
 
   it('ends an input with an exception: outputs dropped, reports and the exception kept', async () => {
@@ -56,22 +57,22 @@ describe('the rollup HTTP API of the dev node', () => {
     expect(thrown.status, await thrown.clone().text()).toBe(200)
     expect((await waitForInput(devnet, index)).status).toBe('EXCEPTION')
     expect((await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(index) })).data).toEqual([])
-    const reports = (await rpc(devnet, 'cartesi_listReports', { input_index: toHex(index) })).data.map((r: { raw_data: string }) => r.raw_data)
+    const reports = (await rpc(devnet, 'cartesi_listReports', { input_index: toHex(index) })).data.map((r) => r.payload)
     expect(reports).toEqual([toHex('boom')])
   })
 
   it('numbers accepted outputs globally, from genesis', async () => {
     const index = await addInput(devnet, 'accept me')
     await nextAdvance('accept')
-    const first = (await (await post('/notice', { payload: '0x03' })).json()) as { index: number }
-    const second = (await (await post('/notice', { payload: '0x04' })).json()) as { index: number }
+    const first = outputIndexAnswer.parse(await (await post('/notice', { payload: '0x03' })).json())
+    const second = outputIndexAnswer.parse(await (await post('/notice', { payload: '0x04' })).json())
     expect([first.index, second.index]).toEqual([0, 1])
     expect((await post('/finish', { status: 'accept' })).status).toBe(202)
     expect((await waitForInput(devnet, index)).status).toBe('ACCEPTED')
     const outputs = (await rpc(devnet, 'cartesi_listOutputs')).data
-    expect(outputs.map((o: { index: string; decoded_data: { payload: string } }) => [o.index, o.decoded_data.payload])).toEqual([
-      ['0x0', '0x03'],
-      ['0x1', '0x04'],
+    expect(outputs.map((o) => [o.index, o.decoded.payload])).toEqual([
+      [0n, '0x03'],
+      [1n, '0x04'],
     ])
   })
 

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bytesToHex, hexToString, type Hex } from 'viem'
+import { bytesToHex } from 'viem'
+import { advanceRequest } from '../../dapp/protocol/rollupHttp.ts'
 import { encodeUploadChunk } from '../../dapp/protocol/sourceUpload.ts'
 import { loadConfig } from '../../dapp/config.ts'
 import type { BackendContext } from '../../dapp/context.ts'
@@ -13,7 +14,7 @@ import { handleAdvance } from '../../dapp/handlers/advance.ts'
 import { ResultLedger } from '../../dapp/results.ts'
 import { createRollupClient } from '../../dapp/protocol/rollupClient.ts'
 import { UploadStore } from '../../dapp/uploads.ts'
-import { startRollupRecorder, type RollupRecorder } from '../hostile/rollup-recorder.ts'
+import { reportsIn, startRollupRecorder, type RollupRecorder } from '../hostile/rollup-recorder.ts'
 
 let recorder: RollupRecorder
 let context: BackendContext
@@ -33,11 +34,11 @@ async function firstChunk(sender: string, block: number) {
   const name = `idle-${randomBytes(4).toString('hex')}.tar.gz`
   const payload = encodeUploadChunk({ name, mode: 'flat', sha256: randomBytes(32).toString('hex'), size: 8n, index: 0, count: 2, data: bytesToHex(new Uint8Array(4)) })
   const since = recorder.calls.length
-  const metadata = { chain_id: 31337, app_contract: `0x${'cf'.repeat(20)}` as Hex, msg_sender: sender as Hex, block_number: block, block_timestamp: block, prev_randao: '0x0', input_index: inputIndex++ }
-  const status = await handleAdvance(context, { request_type: 'advance_state', data: { metadata, payload } })
+  const metadata = { chain_id: 31337, app_contract: `0x${'cf'.repeat(20)}`, msg_sender: sender, block_number: block, block_timestamp: block, prev_randao: '0x0', input_index: inputIndex++ }
+  const status = await handleAdvance(context, advanceRequest.parse({ request_type: 'advance_state', data: { metadata, payload } }))
   context.uploads.settle(status === 'accept')
-  const report = recorder.calls.slice(since).find((c) => c.path === '/report')?.body as { payload: Hex }
-  return { status, report: JSON.parse(hexToString(report.payload)) as { type: string; reason?: string }, name }
+  const [report] = reportsIn(recorder.calls.slice(since))
+  return { status, report: report?.report, name }
 }
 
 describe('uploads in progress', () => {
@@ -48,8 +49,10 @@ describe('uploads in progress', () => {
     expect(first).toMatchObject({ status: 'accept', report: { type: 'upload-progress' } })
     expect((await firstChunk(alice, 104)).status).toBe('accept')
     const refused = await firstChunk(bob, 109)
-    expect(refused).toMatchObject({ status: 'reject', report: { type: 'rejected' } })
-    expect(refused.report.reason).toBe('too many uploads in progress (2, CARTENIX_UPLOAD_MAX_PENDING), none idle for 10 blocks (CARTENIX_UPLOAD_EXPIRY_BLOCKS)')
+    expect(refused).toMatchObject({
+      status: 'reject',
+      report: { type: 'rejected', reason: 'too many uploads in progress (2, CARTENIX_UPLOAD_MAX_PENDING), none idle for 10 blocks (CARTENIX_UPLOAD_EXPIRY_BLOCKS)' },
+    })
     expect(context.uploads.pendingCount).toBe(2)
 
     // Block 110: the upload of block 100 has been idle for 10 blocks; the one of block 104 has not.

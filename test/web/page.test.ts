@@ -17,7 +17,7 @@ import { chunkRange, encodeUploadChunk, maxChunkBytes } from '../../dapp/protoco
 import { deployRegistry } from '../../contracts-client/actions/deployRegistry.ts'
 import { getApplication } from '../../contracts-client/actions/getApplication.ts'
 import { inspectState } from '../../contracts-client/actions/inspectState.ts'
-import type { InspectQuery } from '../../dapp/protocol/inspect.ts'
+import { attributesAnswer, type InspectQuery } from '../../dapp/protocol/inspect.ts'
 import { listInputs } from '../../contracts-client/actions/listInputs.ts'
 import { uploadSource } from '../../contracts-client/actions/uploadSource.ts'
 import { waitForProof } from '../../contracts-client/actions/waitForProof.ts'
@@ -328,11 +328,12 @@ describe('the client actions the page reads with', () => {
     const inspect = { url: `${devnet.nodeUrl}/inspect`, application: devnet.deployment.application }
     const listed = await inspectState({ ...inspect, query: { query: 'attributes' } })
     expect(listed.status).toBe('Accepted')
-    expect((listed.reports[0]?.json as { attributes: string[] }).attributes).toContain('hello')
+    expect(attributesAnswer.parse(listed.reports[0]?.json).attributes).toContain('hello')
+    // Not a query, on purpose: the cast is how a caller without types would send it.
     const refused = await inspectState({ ...inspect, query: { query: 'nonsense' } as unknown as InspectQuery })
     expect(refused.status).toBe('Rejected')
-    expect(refused.reports[0]?.json).toMatchObject({ type: 'rejected', reason: expect.stringContaining('not an inspect query') })
-    await expect(inspectState({ ...inspect, url: 'http://127.0.0.1:9/inspect', query: {} as InspectQuery })).rejects.toThrow(NodeUnreachableError)
+    expect(refused.reports[0]?.report).toMatchObject({ type: 'rejected', reason: expect.stringContaining('not an inspect query') })
+    await expect(inspectState({ ...inspect, url: 'http://127.0.0.1:9/inspect', query: { query: 'attributes' } })).rejects.toThrow(NodeUnreachableError)
   })
 })
 

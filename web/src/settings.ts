@@ -13,7 +13,8 @@ import { address } from '../../dapp/protocol/primitives.ts'
 
 const url = z.url({ protocol: /^https?$/ })
 
-const fileSettings = z.object({
+/** What `config.json` beside the page may say (web/serve.ts writes it for the devnet). */
+export const fileSettings = z.object({
   nodeUrl: z.string().optional(),
   inspectUrl: z.string().optional(),
   chainUrl: z.string().optional(),

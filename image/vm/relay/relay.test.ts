@@ -15,9 +15,12 @@ import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import fc from 'fast-check'
 import { Hono, type Context } from 'hono'
-import { hexToString, toHex } from 'viem'
+import { toHex, type Hex } from 'viem'
 import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sourcesAnswer } from '../../../dapp/protocol/inspect.ts'
+import { decodeReport } from '../../../dapp/protocol/reports.ts'
+import { payloadBody, type RollupRequestBody } from '../../../dapp/protocol/rollupHttp.ts'
 import { FrameDecoder, encodeFrame, parseFrame, type Frame, type FrameProblem } from './frame.ts'
 import { connectRelay, createRelayHost, type RelayAttachment, type RelayHost } from './host.ts'
 
@@ -41,7 +44,7 @@ async function stateAfter(promise: Promise<unknown>, ms: number): Promise<'settl
   return Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), sleep(ms).then(() => 'pending' as const)])
 }
 
-const advance = {
+const advance: RollupRequestBody = {
   request_type: 'advance_state',
   data: {
     metadata: {
@@ -56,7 +59,7 @@ const advance = {
 async function startFakeRollup() {
   const calls: Array<{ method: string; path: string }> = []
   const finishBodies: unknown[] = []
-  const reports: string[] = []
+  const reports: Hex[] = []
   /** Scripted answers to /finish, in order; when none is left, 202 after a short wait (a long poll). */
   const finishScript: Array<(c: Context) => Response | Promise<Response>> = []
   let notices = 0
@@ -74,7 +77,9 @@ async function startFakeRollup() {
   })
   app.post('/notice', (c) => c.json({ index: notices++ }, 201))
   app.post('/report', async (c) => {
-    reports.push(((await c.req.json()) as { payload: string }).payload)
+    const body = payloadBody.safeParse(await c.req.json())
+    if (!body.success) return c.json({ error: `invalid body: ${body.error.message}` }, 400)
+    reports.push(body.data.payload)
     return c.body(null, 202)
   })
   app.post('/error', (c) => {
@@ -413,7 +418,8 @@ describe('the relay, guest process and host bridge joined by a pipe', () => {
   })
 
   it('carries the real back end: an inspect query in, its report out', { timeout: 300_000 }, async () => {
-    rollup.finishScript.push((c) => c.json({ request_type: 'inspect_state', data: { payload: toHex('{"query":"sources"}') } }, 200))
+    const sources: RollupRequestBody = { request_type: 'inspect_state', data: { payload: toHex('{"query":"sources"}') } }
+    rollup.finishScript.push((c) => c.json(sources, 200))
     const reports = rollup.reports.length
     const finishes = rollup.finishBodies.length
     const backend = spawn(process.execPath, ['--import', 'tsx', 'dapp/main.ts'], {
@@ -428,7 +434,7 @@ describe('the relay, guest process and host bridge joined by a pipe', () => {
     try {
       await waitFor('the back end\'s report', () => rollup.reports.length > reports || (backend.exitCode !== null && 'exited'), 240_000)
       expect(backend.exitCode, backendLog).toBe(null)
-      const report = JSON.parse(hexToString(rollup.reports[reports] as `0x${string}`)) as { query: string; sources: Array<{ name: string; present: boolean }> }
+      const report = sourcesAnswer.parse(decodeReport(rollup.reports[reports] ?? '0x').json)
       expect(report.query).toBe('sources')
       expect(report.sources.length).toBeGreaterThan(0)
       // The verdict comes with the next /finish, through the relay as well.

@@ -1,7 +1,5 @@
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { repoRoot } from '../../../dapp/lib/paths.ts'
-import { startDevnet } from '../../devnode/devnet.ts'
+import { defaultDevnetDir, startDevnet } from '../../devnode/devnet.ts'
 import { toJson } from '../render.ts'
 import { UsageError } from '../usage.ts'
 
@@ -18,7 +16,7 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      dir: { type: 'string', default: join(repoRoot, '.cartenix', 'devnet') },
+      dir: { type: 'string', default: defaultDevnetDir },
       'epoch-length': { type: 'string', default: '1' },
       'no-backend': { type: 'boolean', default: false },
       'no-page': { type: 'boolean', default: false },
