@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { address } from './protocol/primitives.ts'
+import { defaultLogTailBytes } from './nix/log.ts'
 
 const milliseconds = z.coerce.number().int().positive()
 
@@ -18,7 +19,7 @@ export const backendSettings = z.object({
   CARTENIX_BUILD_MAX_FILE_MB: z.coerce.number().int().min(1).default(4096).describe('Largest file a build may write, MiB.'),
   CARTENIX_BUILD_MAX_PROCESSES: z.coerce.number().int().min(16).default(1024).describe('Processes a build may run at once.'),
   CARTENIX_BUILD_MIN_FREE_DISK_MB: z.coerce.number().int().min(0).default(1024).describe("A build stops when the store's disk has less free than this, MiB (0: no watch)."),
-  CARTENIX_LOG_TAIL_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(4096).describe('How much of a failed build log a report carries.'),
+  CARTENIX_LOG_TAIL_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(defaultLogTailBytes).describe("How much of Nix's log a report carries, bytes: a failed build's, or an evaluation error's."),
   CARTENIX_STATE_DIR: z
     .string()
     .regex(/^\//, 'an absolute path')

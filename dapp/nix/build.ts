@@ -4,7 +4,7 @@ import { CommandFailedError } from '../lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
 import { BuildFailedError, MissingSourcesError } from './errors.ts'
 import { fixedOutputsOf } from './fods.ts'
-import { logExcerpt } from './log.ts'
+import { defaultLogTailBytes, logExcerpt } from './log.ts'
 import { invalidPaths, runtimeClosure, storePathInfos, type StorePathInfo } from './store.ts'
 import { instantiate } from './instantiate.ts'
 import { type BuildTarget } from '../protocol/request.ts'
@@ -88,7 +88,7 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
           throw new BuildFailedError({ target: drvPath, logTail: `build stopped: less than ${floor} left free on the store's disk`, cause })
         }
         if (cause instanceof CommandFailedError) {
-          throw new BuildFailedError({ target: drvPath, logTail: logExcerpt(cause.stderr, options.logTailBytes ?? 4096), cause })
+          throw new BuildFailedError({ target: drvPath, logTail: logExcerpt(cause.stderr, options.logTailBytes ?? defaultLogTailBytes), cause })
         }
         throw cause
       })

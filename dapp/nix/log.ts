@@ -7,6 +7,9 @@ const sourceLine = /^(\s*\d+\| )(.*)$/
 /** `             |       ^`: the caret under the column of the error (colours allowed). */
 const caretLine = /^(\s*\|)( *)((?:\x1b\[[\d;]*m)*\^.*)$/
 
+/** How much of Nix's log a report carries unless told otherwise (CARTENIX_LOG_TAIL_BYTES). */
+export const defaultLogTailBytes = 4096
+
 /**
  * What a report carries of a Nix log (an evaluation error, or a failed build's output), in at
  * most `maxBytes` UTF-8 bytes, keeping what says why. Nix echoes the source line of an error
