@@ -7,6 +7,7 @@
  */
 // A namespace import lets a bundler drop the parts of zod that are unused (the web page's bundle).
 import * as z from 'zod'
+import { decodeFunctionData, parseAbi, toFunctionSelector, type Hex } from 'viem'
 import { address, addressPattern, hash, hex, quantity } from './primitives.ts'
 
 export { toQuantity } from './primitives.ts'
@@ -35,32 +36,70 @@ export const evmAdvanceRecord = z.object({
   payload: hex,
 })
 
+/** A status the node may send: one of the known ones, or a newer node's, kept as it is. */
+const statusOf = <const S extends readonly string[]>(known: S) =>
+  z.string().transform((s) => s as S[number] | (string & Record<never, never>))
+
 export const inputRecord = z.object({
   epoch_index: quantity,
   index: quantity,
   block_number: quantity,
   raw_data: hex,
-  decoded_data: evmAdvanceRecord.optional(),
-  status: z.enum(inputStatuses),
+  decoded_data: evmAdvanceRecord.nullable().optional(),
+  status: statusOf(inputStatuses),
   machine_hash: hash.nullable().optional(),
   outputs_hash: hash.nullable().optional(),
   transaction_reference: hex.nullable().optional(),
   ...timestamps,
 })
 
-export const decodedOutputRecord = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('Notice'), payload: hex }),
-  z.object({ type: z.literal('Voucher'), destination: address, value: quantity, payload: hex }),
-  z.object({ type: z.literal('DelegateCallVoucher'), destination: address, payload: hex }),
+/** The three kinds of output, as the Outputs interface of the rollups contracts declares them. */
+export const outputsInterface = parseAbi([
+  'function Notice(bytes payload)',
+  'function Voucher(address destination, uint256 value, bytes payload)',
+  'function DelegateCallVoucher(address destination, bytes payload)',
+])
+/** Each kind's 4-byte selector, which the v2 API sends as `decoded_data.type`. */
+export const outputSelectors = {
+  Notice: toFunctionSelector(outputsInterface[0]),
+  Voucher: toFunctionSelector(outputsInterface[1]),
+  DelegateCallVoucher: toFunctionSelector(outputsInterface[2]),
+} as const
+type OutputKind = keyof typeof outputSelectors
+/** `type` as the v2 API writes it (the selector), or as the kind's name (older dev nodes); read as the name. */
+const outputType = <K extends OutputKind>(kind: K) =>
+  z.union([z.literal(outputSelectors[kind]), z.literal(kind)]).transform((): K => kind)
+
+export const decodedOutputRecord = z.union([
+  z.object({ type: outputType('Notice'), payload: hex }),
+  z.object({ type: outputType('Voucher'), destination: address, value: quantity, payload: hex }),
+  z.object({ type: outputType('DelegateCallVoucher'), destination: address, payload: hex }),
 ])
 export type DecodedOutput = z.output<typeof decodedOutputRecord>
+
+/** An output's raw data decoded as the node decodes it: `decoded_data` with the selector as `type`. */
+export function decodeOutputData(rawData: Hex): z.input<typeof decodedOutputRecord> {
+  const decoded = decodeFunctionData({ abi: outputsInterface, data: rawData })
+  const toQuantityHex = (n: bigint) => `0x${n.toString(16)}`
+  switch (decoded.functionName) {
+    case 'Notice':
+      return { type: outputSelectors.Notice, payload: decoded.args[0] }
+    case 'Voucher':
+      return { type: outputSelectors.Voucher, destination: decoded.args[0], value: toQuantityHex(decoded.args[1]), payload: decoded.args[2] }
+    case 'DelegateCallVoucher':
+      return { type: outputSelectors.DelegateCallVoucher, destination: decoded.args[0], payload: decoded.args[1] }
+    default:
+      throw new Error(`Not an output: ${rawData.slice(0, 10)}`)
+  }
+}
 
 export const outputRecord = z.object({
   epoch_index: quantity,
   input_index: quantity,
   index: quantity,
   raw_data: hex,
-  decoded_data: decodedOutputRecord,
+  /** Nullable in the API: a client then decodes raw_data itself. */
+  decoded_data: decodedOutputRecord.nullable().optional(),
   /** The output's hash and its 63 siblings in the outputs Merkle tree: null until its epoch's claim is computed. */
   hash: hash.nullable().optional(),
   output_hashes_siblings: z.array(hash).nullable().optional(),
@@ -114,8 +153,10 @@ export type InspectStatus = (typeof inspectStatuses)[number]
 /** The answer of POST /inspect/<application>: the verdict and the reports the back end wrote. */
 export const inspectResponse = z.object({
   status: z.string(),
+  /** Present when the status is Exception; left out (or empty) otherwise. */
   exception: z.string().nullable().optional(),
-  reports: z.array(z.object({ payload: hex })),
+  /** The real node may send null for none. */
+  reports: z.array(z.object({ payload: hex })).nullable(),
   processed_input_count: z.number(),
 })
 
@@ -140,7 +181,7 @@ export const wireOutput = outputRecord.transform((w) => ({
   epochIndex: w.epoch_index,
   inputIndex: w.input_index,
   rawData: w.raw_data,
-  decoded: w.decoded_data,
+  decoded: w.decoded_data ?? decodedOutputRecord.parse(decodeOutputData(w.raw_data)),
   hash: w.hash ?? null,
   /** The 63 siblings of the output in the outputs Merkle tree; null until its epoch is claimed. */
   siblings: w.output_hashes_siblings ?? null,
@@ -183,7 +224,7 @@ export const single = <T extends z.ZodType>(item: T) => z.object({ data: item })
 export const wireInspectResult = inspectResponse.transform((w) => ({
   status: w.status,
   exception: w.exception || undefined,
-  reports: w.reports,
+  reports: w.reports ?? [],
   processedInputCount: w.processed_input_count,
 }))
 
@@ -245,6 +286,22 @@ export const nodeMethods = {
     result: listOf(wireReport),
   },
   cartesi_getReport: { params: z.object({ ...ofApplication, report_index: indexParam }), result: single(wireReport) },
+  /** The index of the newest epoch whose claim is accepted; not found while there is none. */
+  cartesi_getLastAcceptedEpochIndex: { params: z.object(ofApplication), result: single(quantity) },
+  // PRT's records (tournaments, commitments, matches): a node whose consensus is not PRT lists none.
+  cartesi_listTournaments: { params: z.looseObject({ ...ofApplication, ...paging }), result: listOf(z.unknown()) },
+  cartesi_getTournament: { params: z.looseObject(ofApplication), result: single(z.unknown()) },
+  cartesi_listCommitments: { params: z.looseObject({ ...ofApplication, ...paging }), result: listOf(z.unknown()) },
+  cartesi_getCommitment: { params: z.looseObject(ofApplication), result: single(z.unknown()) },
+  cartesi_listMatches: { params: z.looseObject({ ...ofApplication, ...paging }), result: listOf(z.unknown()) },
+  cartesi_getMatch: { params: z.looseObject(ofApplication), result: single(z.unknown()) },
+  cartesi_listMatchAdvances: { params: z.looseObject({ ...ofApplication, ...paging }), result: listOf(z.unknown()) },
+  cartesi_getMatchAdvanced: { params: z.looseObject(ofApplication), result: single(z.unknown()) },
+  /** The node's description of its API (OpenRPC): here, the methods it serves by name. */
+  'rpc.discover': {
+    params: noParams,
+    result: z.looseObject({ openrpc: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), methods: z.array(z.looseObject({ name: z.string() })) }),
+  },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>
 
 export type NodeMethods = typeof nodeMethods

@@ -7,11 +7,11 @@
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { z } from 'zod'
-import { decodeFunctionData, encodeFunctionData, type Hex } from 'viem'
-import { dataAvailabilityAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
+import { encodeFunctionData, type Hex } from 'viem'
+import { dataAvailabilityAbi } from '../../contracts-client/abi/rollups.ts'
 import { toQuantity as toHex } from '../../dapp/protocol/primitives.ts'
 import {
-  isNodeMethod, nodeMethods, rpcErrorCode, rpcRequest, type applicationRecord, type decodedOutputRecord, type epochRecord, type inputRecord, type inspectResponse,
+  decodeOutputData, isNodeMethod, nodeMethods, rpcErrorCode, rpcRequest, type applicationRecord, type decodedOutputRecord, type epochRecord, type inputRecord, type inspectResponse,
   type NodeMethod, type NodeMethods, type NodeResultWire, type outputRecord, type reportRecord, type Wire,
 } from '../../dapp/protocol/nodeApi.ts'
 import { decodeEvmAdvance } from './evm-advance.ts'
@@ -77,29 +77,13 @@ function input(record: InputRecord): Wire<typeof inputRecord> & { decoded_data: 
   }
 }
 
-function decodeOutput(rawData: Hex): Wire<typeof decodedOutputRecord> {
-  const decoded = decodeFunctionData({ abi: outputsAbi, data: rawData })
-  const { functionName } = decoded
-  const args = (decoded.args ?? []) as readonly unknown[]
-  switch (functionName) {
-    case 'Notice':
-      return { type: 'Notice', payload: args[0] as Hex }
-    case 'Voucher':
-      return { type: 'Voucher', destination: args[0] as Hex, value: toHex(args[1] as bigint), payload: args[2] as Hex }
-    case 'DelegateCallVoucher':
-      return { type: 'DelegateCallVoucher', destination: args[0] as Hex, payload: args[1] as Hex }
-    default:
-      throw new Error(`Unknown output type ${functionName}`)
-  }
-}
-
 function output(record: OutputRecord): Wire<typeof outputRecord> {
   return {
     epoch_index: toHex(record.epochIndex),
     input_index: toHex(record.inputIndex),
     index: toHex(record.index),
     raw_data: record.rawData,
-    decoded_data: decodeOutput(record.rawData),
+    decoded_data: decodeOutputData(record.rawData),
     hash: record.hash,
     output_hashes_siblings: record.siblings,
     execution_transaction_hash: record.executionTransactionHash,
@@ -129,7 +113,7 @@ function epoch(record: EpochRecord, inputs: readonly InputRecord[]): Wire<typeof
     input_index_lower_bound: toHex(lower),
     input_index_upper_bound: toHex(lower + own.length),
     machine_hash: null,
-    claim_hash: record.claimHash,
+    outputs_merkle_root: record.claimHash,
     claim_transaction_hash: record.claimTransactionHash,
     commitment: null,
     tournament_address: null,
@@ -186,7 +170,7 @@ const answers: Answers = {
         .filter((o) => (p.epoch_index === undefined || o.epochIndex === p.epoch_index) && (p.input_index === undefined || o.inputIndex === p.input_index))
         .filter((o) => !p.output_type || o.rawData.slice(0, 10).toLowerCase() === p.output_type.toLowerCase())
         .map(output)
-        .filter((o) => !p.voucher_address || ('destination' in o.decoded_data && o.decoded_data.destination.toLowerCase() === p.voucher_address.toLowerCase())),
+        .filter((o) => !p.voucher_address || (o.decoded_data && 'destination' in o.decoded_data && o.decoded_data.destination.toLowerCase() === p.voucher_address.toLowerCase())),
       p,
       (o) => o,
     ),
@@ -204,6 +188,24 @@ const answers: Answers = {
     const record = node.state.reports[p.report_index]
     return found(record && report(record), 'Report')
   },
+  cartesi_getLastAcceptedEpochIndex: (node) => {
+    const accepted = node.state.epochs.filter((e) => e.status === 'CLAIM_ACCEPTED').at(-1)
+    return found(accepted && toHex(accepted.index), 'Accepted epoch')
+  },
+  // The devnet's consensus is an Authority: no tournaments, commitments or matches.
+  cartesi_listTournaments: (_node, p) => page([], p, (x) => x),
+  cartesi_getTournament: () => found(undefined, 'Tournament'),
+  cartesi_listCommitments: (_node, p) => page([], p, (x) => x),
+  cartesi_getCommitment: () => found(undefined, 'Commitment'),
+  cartesi_listMatches: (_node, p) => page([], p, (x) => x),
+  cartesi_getMatch: () => found(undefined, 'Match'),
+  cartesi_listMatchAdvances: (_node, p) => page([], p, (x) => x),
+  cartesi_getMatchAdvanced: () => found(undefined, 'Match advance'),
+  'rpc.discover': () => ({
+    openrpc: '1.2.6',
+    info: { title: 'Cartenix dev node: the rollups node v2 read API', version: nodeVersion },
+    methods: Object.keys(nodeMethods).map((name) => ({ name })),
+  }),
 }
 
 /** The application is known by name or by address (any letter case). */
@@ -258,7 +260,7 @@ export function nodeApi(node: DevNode): Hono {
     }
     const answer: Wire<typeof inspectResponse> = {
       status: result.status,
-      exception: result.exception ?? '',
+      ...(result.exception ? { exception: result.exception } : {}),
       reports: result.reports,
       processed_input_count: result.processedInputCount,
     }
