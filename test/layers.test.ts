@@ -5,8 +5,9 @@
  *   dapp/{lib,protocol,nix}  <  image/  <  contracts-client/  <  web/  <  scripts/  <  bin/
  *
  * A file may import its own floor and the floors below it that its rule names, nothing above; no
- * floor outside dapp/ names the back end proper. The machine carries exactly dapp/: the back end's
- * bundle is made of files under dapp/ (and packages), and what a browser loads (the closure of
+ * floor outside dapp/ names the back end proper. The back end the machine runs is dapp/ alone: its
+ * bundle is made of files under dapp/ (and packages; the riscv64 VM adds its own relay and PID 1
+ * from image/vm, which the template also commits to), and what a browser loads (the closure of
  * contracts-client/index.ts and of dapp/protocol) imports no package but viem and zod. test/ and
  * the root's configuration files (vitest.config.ts, vitest.riscv64.config.ts) may import anything;
  * any other file at the root, or anywhere outside the floors, is on no floor and fails the test.
