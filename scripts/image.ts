@@ -15,7 +15,23 @@ import { buildImage, machinePackages } from '../image/rootfs/build.ts'
 import { readTreeLock, refreshTreeLock, treeLockRefresh } from '../image/rootfs/lock.ts'
 import { readVmLock, refreshVmLock, vmLockRefresh, vmRoots } from '../image/vm/lock.ts'
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { attrs: { type: 'string' }, fresh: { type: 'boolean', default: false } } })
+const usage = `usage: npm run image [-- --attrs hello,lua] [--fresh]   the riscv64 root file system and its image (--fresh: make the tree anew)
+       npm run image -- lock                        re-pin the tree's Debian packages (image/rootfs/lock.json)
+       npm run image -- vm-lock                     re-pin the VM's kernel and busybox (image/vm/lock.json)`
+
+const parsed = (() => {
+  try {
+    return parseArgs({ allowPositionals: true, options: { attrs: { type: 'string' }, fresh: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } })
+  } catch (error) {
+    console.error(`npm run image: ${(error as Error).message}\n${usage}`)
+    process.exit(2)
+  }
+})()
+const { values, positionals } = parsed
+if (values.help) {
+  console.log(usage)
+  process.exit(0)
+}
 const log = (line: string) => console.error(line)
 const started = Date.now()
 const defaults = { suite: 'trixie', mirror: 'http://deb.debian.org/debian' }
@@ -37,7 +53,7 @@ if (positionals[0] === 'lock' && positionals.length === 1) {
   const lock = await refreshVmLock({ suite: previous?.suite ?? defaults.suite, mirror: previous?.mirror ?? defaults.mirror, roots: [...vmRoots] }, log)
   console.log(lockSummary(vmLockRefresh.lockFile, previous?.packages, lock.packages))
 } else if (positionals.length > 0) {
-  console.error('usage: npm run image [-- --attrs hello,lua] [--fresh]  |  npm run image -- lock  |  npm run image -- vm-lock')
+  console.error(usage)
   process.exitCode = 2
 } else {
   const result = await buildImage({ attrs: values.attrs?.split(',').filter(Boolean), fresh: values.fresh, log })

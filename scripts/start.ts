@@ -17,7 +17,24 @@ import { hexToNarHash } from '../dapp/protocol/narHash.ts'
 import { anvilPollingInterval, devUserKey } from './devnode/anvil.ts'
 import { startDevnet, type Devnet } from './devnode/devnet.ts'
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, attr: { type: 'string', default: 'hello' }, machine: { type: 'string', default: 'host' } } })
+const usage = `usage: npm start [-- --attr NAME] [--machine host|riscv64] [--json]
+  --attr NAME        the package set's attribute to build (default hello)
+  --machine host     the back end as a process here (default); riscv64: in the VM (run \`npm run image\` first)
+  --json             one JSON object on stdout
+A devnet in a temporary directory, removed afterwards; nothing else is kept.`
+
+const { values } = (() => {
+  try {
+    return parseArgs({ options: { json: { type: 'boolean', default: false }, attr: { type: 'string', default: 'hello' }, machine: { type: 'string', default: 'host' }, help: { type: 'boolean', short: 'h', default: false } } })
+  } catch (error) {
+    console.error(`npm start: ${(error as Error).message}\n${usage}`)
+    process.exit(2)
+  }
+})()
+if (values.help) {
+  console.log(usage)
+  process.exit(0)
+}
 if (values.machine !== 'host' && values.machine !== 'riscv64') {
   console.error('npm start: --machine is host (the back end as a process here, the default) or riscv64 (the VM; run `npm run image` first)')
   process.exit(2)
