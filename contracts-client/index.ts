@@ -7,6 +7,7 @@
  */
 export { createNodeClient, type NodeClient } from './node/client.ts'
 export type { NodeInput, NodeOutput, NodeReport, NodeEpoch, NodeApplication, InputStatus, EpochStatus, DecodedOutput } from '../dapp/protocol/nodeApi.ts'
+export { describeInputStatus, inputStatusWords } from '../dapp/protocol/nodeApi.ts'
 export { withBuildResult, type CartenixOutput } from './node/outputs.ts'
 export { decodeReport, reportReason, failureReportTypes, type DecodedReport, type AdvanceReport, type ReportType } from '../dapp/protocol/reports.ts'
 export type { InspectQuery, InspectAnswer } from '../dapp/protocol/inspect.ts'

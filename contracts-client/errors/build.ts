@@ -1,5 +1,6 @@
 import { CartenixError } from '../../dapp/lib/errors.ts'
 import { reportReason, type DecodedReport } from '../../dapp/protocol/reports.ts'
+import { describeInputStatus } from '../../dapp/protocol/nodeApi.ts'
 
 
 /** The node processed the input and did not accept it; its reports say why. */
@@ -10,7 +11,7 @@ export class InputNotAcceptedError extends CartenixError {
   readonly reports: DecodedReport[]
   constructor(args: { inputIndex: bigint; status: string; reports: DecodedReport[] }) {
     const reasons = args.reports.map((r) => reportReason(r) ?? JSON.stringify(r.json ?? r.payload))
-    super(`Input ${args.inputIndex} was not accepted (${args.status})`, { details: reasons.join('\n') || undefined })
+    super(`Input ${args.inputIndex} was not accepted: ${/^[A-Z_]+$/.test(args.status) ? describeInputStatus(args.status) : args.status}`, { details: reasons.join('\n') || undefined })
     this.inputIndex = args.inputIndex
     this.status = args.status
     this.reports = args.reports

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { encodeFunctionData, getAddress } from 'viem'
-import { decodeOutputData, nodeMethods, outputSelectors, outputsInterface, wireInspectResult } from './nodeApi.ts'
+import { decodeOutputData, describeInputStatus, inputStatuses, nodeMethods, outputSelectors, outputsInterface, wireInspectResult } from './nodeApi.ts'
 
 const notice = encodeFunctionData({ abi: outputsInterface, functionName: 'Notice', args: ['0xcafe'] })
 const voucher = encodeFunctionData({ abi: outputsInterface, functionName: 'Voucher', args: ['0x00000000000000000000000000000000000000aa', 5n, '0xbeef'] })
@@ -51,6 +51,12 @@ describe("the node's read API, read from answers shaped as the real node's", () 
       reports: [],
       processedInputCount: 4,
     })
+  })
+
+  it('names every input status in words, and one it does not know as such', () => {
+    for (const status of inputStatuses) expect(describeInputStatus(status)).toMatch(new RegExp(`^${status} \\(.{8,}\\)$`))
+    expect(describeInputStatus('TIME_LIMIT_EXCEEDED')).toBe("TIME_LIMIT_EXCEEDED (it ran past the node's deadline for an input)")
+    expect(describeInputStatus('REPORTS_LIMIT_EXCEEDED')).toBe('REPORTS_LIMIT_EXCEEDED (a status this client does not know)')
   })
 
   it('takes [] as the params of a method that has none, as Cartesi clients send them', () => {

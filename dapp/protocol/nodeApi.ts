@@ -21,6 +21,25 @@ export const inputStatuses = [
 ] as const
 export type InputStatus = (typeof inputStatuses)[number]
 
+/** What each input status means, in words (the CLI and the page show them beside the status). */
+export const inputStatusWords: Record<InputStatus, string> = {
+  NONE: 'not processed yet',
+  ACCEPTED: 'accepted: its outputs count',
+  REJECTED: 'rejected by the back end: its outputs are dropped, its reports say why',
+  EXCEPTION: 'ended in an exception: its outputs are dropped',
+  MACHINE_HALTED: 'the machine halted while processing it',
+  OUTPUTS_LIMIT_EXCEEDED: 'it emitted more outputs than the machine allows',
+  CYCLE_LIMIT_EXCEEDED: 'it ran past the cycles the node allows an input',
+  TIME_LIMIT_EXCEEDED: "it ran past the node's deadline for an input",
+  PAYLOAD_LENGTH_LIMIT_EXCEEDED: 'its payload is longer than the machine takes',
+}
+
+/** `ACCEPTED (accepted: its outputs count)`; a status this client does not know is named as such. */
+export function describeInputStatus(status: string): string {
+  const words = Object.hasOwn(inputStatusWords, status) ? inputStatusWords[status as InputStatus] : 'a status this client does not know'
+  return `${status} (${words})`
+}
+
 export const epochStatuses = ['OPEN', 'CLOSED', 'INPUTS_PROCESSED', 'CLAIM_COMPUTED', 'CLAIM_SUBMITTED', 'CLAIM_ACCEPTED', 'CLAIM_REJECTED'] as const
 export type EpochStatus = (typeof epochStatuses)[number]
 

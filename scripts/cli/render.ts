@@ -1,5 +1,6 @@
 import type { BuildResult } from '../../dapp/protocol/buildResult.ts'
 import { hexToNarHash } from '../../dapp/protocol/narHash.ts'
+import { describeInputStatus } from '../../dapp/protocol/nodeApi.ts'
 
 /** JSON with bigints as decimal strings. */
 export const toJson = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)
@@ -21,6 +22,9 @@ export function renderResult(result: BuildResult): string {
   }
   return lines.join('\n')
 }
+
+/** An input's status as waitForResult reports it, in words (UNSEEN: the node has not read it yet). */
+export const inputStatusLine = (status: string) => (status === 'UNSEEN' ? 'UNSEEN (the node has not read the input yet)' : describeInputStatus(status))
 
 /** A one-line progress indicator on a terminal; plain lines otherwise. */
 export function progress(label: string): { update: (status: string) => void; done: () => void } {

@@ -156,6 +156,8 @@ describe('the web page against a devnet', () => {
     await page.click('#submit')
     await page.locator('#not-accepted').waitFor({ timeout: 5 * 60_000 })
     expect(await text(page, '#status')).toBe('REJECTED')
+    expect(await page.getAttribute('#status', 'title')).toBe('REJECTED (rejected by the back end: its outputs are dropped, its reports say why)')
+    expect(await text(page, '#not-accepted')).toContain('was not accepted: REJECTED (rejected by the back end')
     expect(await text(page, '#request-text')).toBe('{"expr":"pkgs: pkgs.hello ("}')
     await page.locator('#deposit').waitFor()
     expect((await text(page, '#deposit')).toLowerCase()).toBe(`with 0.001 eth from ${walletAccount?.toLowerCase()}, through the etherportal`)

@@ -1,5 +1,5 @@
 /** Past inputs and outputs, newest first, a page at a time; each input links to its own page. */
-import { listInputs, listOutputs, type CartenixOutput } from '../../contracts-client/index.ts'
+import { describeInputStatus, listInputs, listOutputs, type CartenixOutput } from '../../contracts-client/index.ts'
 import type { Connection } from './connection.ts'
 import { describeError, h, replace } from './dom.ts'
 import { inputRequest } from './input.ts'
@@ -46,7 +46,7 @@ export async function renderBrowse(section: HTMLElement, connection: Connection,
         h('tbody', {}, inputs.inputs.map((input) =>
           h('tr', {},
             h('td', {}, h('a', { href: `#/input/${input.index}` }, String(input.index))),
-            h('td', {}, input.status),
+            h('td', { title: describeInputStatus(input.status) }, input.status),
             h('td', {}, String(input.epochIndex)),
             h('td', {}, h('code', {}, input.sender ?? '')),
             h('td', {}, h('code', {}, shorten(inputRequest(input, connection.settings.etherPortal).text))),

@@ -8,7 +8,7 @@
 import { formatEther, getAddress, hexToBigInt, hexToString, keccak256, size as byteSize, slice, type Address, type Hex } from 'viem'
 import { readContract } from 'viem/actions'
 import {
-  applicationAbi, executeVoucher, failureReportTypes, getInput, InputNotAcceptedError, listOutputs, readRegistry, requestBytes, validateNotice, waitForProof, waitForResult,
+  applicationAbi, describeInputStatus, executeVoucher, failureReportTypes, getInput, InputNotAcceptedError, listOutputs, readRegistry, requestBytes, validateNotice, waitForProof, waitForResult,
   type BuildResult, type CartenixOutput, type DecodedReport, type NodeInput, type RegistryEntry,
 } from '../../contracts-client/index.ts'
 import { chunkRange, decodeUploadChunk, isUploadPayload, type SourceAdded } from '../../dapp/protocol/sourceUpload.ts'
@@ -243,6 +243,11 @@ async function renderVoucher(connection: Connection, voucher: CartenixOutput, dr
 export async function renderInput(view: HTMLElement, connection: Connection, inputIndex: bigint, signal: AbortSignal): Promise<void> {
   const alive = () => !signal.aborted
   const status = h('span', { id: 'status', class: 'badge' }, 'asking the node…')
+  /** The status as the node names it, and what it means as the badge's title (hover). */
+  const showStatus = (text: string, code: string) => {
+    replace(status, text)
+    status.title = code === 'UNSEEN' ? 'the node has not read this input yet' : describeInputStatus(code)
+  }
   const request = h('div', { id: 'input-request' })
   let shown: InputRequest | undefined
   const body = h('div', {})
@@ -267,7 +272,7 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
       signal,
       onStatus: (s) => {
         if (!alive()) return
-        replace(status, s === 'UNSEEN' ? 'not seen by the node yet' : s === 'NONE' ? 'NONE (being processed)' : s)
+        showStatus(s === 'UNSEEN' ? 'not seen by the node yet' : s === 'NONE' ? 'NONE (being processed)' : s, s)
         if (s !== 'UNSEEN' && !shown) void showRequest()
       },
     })
@@ -297,7 +302,7 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
       const request = inputRequest(input, connection.settings.etherPortal)
       if (input.status === 'ACCEPTED' && request.upload) {
         status.className = 'badge ok'
-        replace(status, input.status)
+        showStatus(input.status, input.status)
         return await renderUpload(body, connection, { ...request, upload: request.upload }, inputIndex, error.reports, signal)
       }
     } catch (readError) {
@@ -305,7 +310,7 @@ export async function renderInput(view: HTMLElement, connection: Connection, inp
       return
     }
     status.className = 'badge error'
-    replace(status, error.status)
-    replace(body, h('p', { class: 'error', id: 'not-accepted' }, `Input ${inputIndex} was not accepted (${error.status}).`), renderReports(error.reports))
+    showStatus(error.status, error.status)
+    replace(body, h('p', { class: 'error', id: 'not-accepted' }, `Input ${inputIndex} was not accepted: ${describeInputStatus(error.status)}.`), renderReports(error.reports))
   }
 }

@@ -3,7 +3,7 @@ import type { Address } from 'viem'
 import { requestBuild, type BuildRequestInput } from '../../../contracts-client/actions/requestBuild.ts'
 import { waitForResult } from '../../../contracts-client/actions/waitForResult.ts'
 import { connect, connectionOptions, connectionUsage } from '../connection.ts'
-import { progress, renderResult, toJson } from '../render.ts'
+import { progress, renderResult, toJson, inputStatusLine } from '../render.ts'
 import { UsageError } from '../usage.ts'
 import { addressPattern } from '../../../dapp/protocol/primitives.ts'
 
@@ -40,7 +40,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   if (!values.json) console.error(`input ${sent.inputIndex} sent (transaction ${sent.transactionHash})`)
   const indicator = progress(`input ${sent.inputIndex}`)
   try {
-    const result = await waitForResult(connection.node, { application: connection.application, inputIndex: sent.inputIndex, onStatus: indicator.update })
+    const result = await waitForResult(connection.node, { application: connection.application, inputIndex: sent.inputIndex, onStatus: (status) => indicator.update(inputStatusLine(status)) })
     indicator.done()
     console.log(values.json ? toJson({ ...sent, notice: result.notice, vouchers: result.vouchers }) : renderResult(result.notice.result))
     return result.notice.result.success ? 0 : 1

@@ -6,7 +6,7 @@ import { waitForProof } from '../../../contracts-client/actions/waitForProof.ts'
 import { waitForResult } from '../../../contracts-client/actions/waitForResult.ts'
 import { CartenixError } from '../../../dapp/lib/errors.ts'
 import { connect, connectionOptions, connectionUsage } from '../connection.ts'
-import { progress, renderResult, toJson } from '../render.ts'
+import { progress, renderResult, toJson, inputStatusLine } from '../render.ts'
 import { parseIndex } from '../usage.ts'
 
 export const verifyUsage = `cartenix verify <input-index> [--no-local] [--json]
@@ -24,7 +24,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const connection = await connect(values)
   const application = connection.application
   const indicator = progress(`input ${inputIndex}`)
-  const { notice } = await waitForResult(connection.node, { application, inputIndex, onStatus: indicator.update })
+  const { notice } = await waitForResult(connection.node, { application, inputIndex, onStatus: (status) => indicator.update(inputStatusLine(status)) })
   indicator.update('waiting for the claim')
   const proven = await waitForProof(connection.node, { application, outputIndex: notice.index }).finally(() => indicator.done())
   const onChain = await validateNotice(connection.publicClient, { application, output: proven })

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { waitForResult } from '../../../contracts-client/actions/waitForResult.ts'
 import { connect, connectionOptions, connectionUsage } from '../connection.ts'
-import { progress, renderResult, toJson } from '../render.ts'
+import { progress, renderResult, toJson, inputStatusLine } from '../render.ts'
 import { parseIndex } from '../usage.ts'
 
 export const waitUsage = `cartenix wait <input-index> [--timeout SECONDS] [--json]
@@ -21,7 +21,7 @@ export async function waitCommand(argv: string[]): Promise<number> {
       application: connection.application,
       inputIndex,
       timeoutMs: Number(values.timeout) * 1000,
-      onStatus: indicator.update,
+      onStatus: (status) => indicator.update(inputStatusLine(status)),
     })
     indicator.done()
     console.log(values.json ? toJson(result) : renderResult(result.notice.result))
