@@ -12,7 +12,7 @@ import { createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
 import { createNodeClient, requestBuild, validateNotice, waitForProof, waitForResult } from '../contracts-client/index.ts'
-import { progress, toJson } from './cli/render.ts'
+import { inputStatusLine, progress, toJson } from './cli/render.ts'
 import { hexToNarHash } from '../dapp/protocol/narHash.ts'
 import { anvilPollingInterval, devUserKey } from './devnode/anvil.ts'
 import { startDevnet, type Devnet } from './devnode/devnet.ts'
@@ -64,7 +64,7 @@ try {
   const indicator = values.json ? { update: () => {}, done: () => {} } : progress(`input ${sent.inputIndex}`)
   // Under emulation a build takes minutes, not seconds.
   const timeoutMs = machine === 'riscv64' ? 60 * 60_000 : undefined
-  const { notice } = await waitForResult(node, { application, inputIndex: sent.inputIndex, onStatus: indicator.update, ...(timeoutMs ? { timeoutMs } : {}) })
+  const { notice } = await waitForResult(node, { application, inputIndex: sent.inputIndex, onStatus: (status) => indicator.update(inputStatusLine(status)), ...(timeoutMs ? { timeoutMs } : {}) })
   indicator.update('waiting for the claim')
   const proven = await waitForProof(node, { application, outputIndex: notice.index }).finally(() => indicator.done())
   const validation = await validateNotice(devnet.publicClient(), { application, output: proven })
