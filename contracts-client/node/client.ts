@@ -1,3 +1,4 @@
+import type * as z from 'zod'
 import { nodeMethods, rpcAnswer, type NodeMethod, type NodeParams, type NodeResult } from '../../dapp/protocol/nodeApi.ts'
 import { NodeRpcError, NodeUnreachableError } from '../errors/node.ts'
 
@@ -9,6 +10,9 @@ export type NodeClient = {
 }
 
 let nextId = 1
+
+/** The method table seen through a mapped type: indexed by a method's name, it gives that method's result schema. */
+const resultSchemas: { [M in NodeMethod]: { result: z.ZodType<NodeResult<M>> } } = nodeMethods
 
 /**
  * @example
@@ -32,7 +36,7 @@ export function createNodeClient({ url }: { url: string }): NodeClient {
       if (!response.ok) throw new NodeUnreachableError({ url, status: response.status })
       const body = rpcAnswer.parse(await response.json())
       if (body.error) throw new NodeRpcError({ method, code: body.error.code, message: body.error.message })
-      return nodeMethods[method].result.parse(body.result) as NodeResult<typeof method>
+      return resultSchemas[method].result.parse(body.result)
     },
   }
 }
