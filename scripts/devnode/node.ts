@@ -58,6 +58,14 @@ export class InspectTimeoutError extends Error {
   override name = 'InspectTimeoutError' as const
 }
 
+/** The node's saved state belongs to another chain or deployment than the one it is asked to follow: it is not served. */
+export class ForeignStateError extends Error {
+  override name = 'ForeignStateError' as const
+  constructor(args: { statePath: string; reason: string }) {
+    super(`The dev node state at ${args.statePath} belongs to another chain: ${args.reason}. Move it aside (or delete the devnet directory) to start afresh.`)
+  }
+}
+
 const describeSession = (session: Session) => (session === null ? 'the bare rollup URL' : `session ${session.slice(0, 8)}…`)
 
 export type DevNodeOptions = {
@@ -133,7 +141,10 @@ export class DevNode {
   /** Opens the node on its state file, or on a fresh state for `deployment`. */
   static async open(options: DevNodeOptions): Promise<DevNode> {
     const saved = await loadState(options.statePath)
-    if (saved) return new DevNode(options, saved)
+    if (saved) {
+      await checkStateBelongs(options, saved)
+      return new DevNode(options, saved)
+    }
     if (!options.deployment) throw new Error(`No dev node state at ${options.statePath} and no deployment to start from`)
     const state: NodeState = {
       version: 1,
@@ -458,4 +469,28 @@ export class DevNode {
   }
 }
 
+/**
+ * A saved state is served only on the chain and deployment it was recorded from: the deployment
+ * the devnet asks for (when it names one) must be the saved one, and the chain, when it answers,
+ * must have the saved chain id and the Application's code. A chain that is not up yet is not
+ * judged here; the node's rounds wait for it.
+ */
+async function checkStateBelongs(options: DevNodeOptions, saved: NodeState): Promise<void> {
+  const refuse = (reason: string) => new ForeignStateError({ statePath: options.statePath, reason })
+  const was = saved.deployment
+  const wanted = options.deployment
+  if (wanted) {
+    for (const key of ['chainId', 'application', 'inputBox', 'authority'] as const) {
+      if (String(wanted[key]).toLowerCase() !== String(was[key]).toLowerCase()) {
+        throw refuse(`it was recorded for ${key} ${was[key]}, and this devnet's is ${wanted[key]}`)
+      }
+    }
+  }
+  const chain = createPublicClient({ transport: http(options.chainUrl) })
+  const chainId = await chain.getChainId().catch(() => undefined)
+  if (chainId === undefined) return
+  if (chainId !== was.chainId) throw refuse(`it was recorded on chain ${was.chainId}, and ${options.chainUrl} is chain ${chainId}`)
+  const code = await chain.getCode({ address: was.application }).then((bytes) => bytes ?? '0x', () => undefined)
+  if (code === '0x') throw refuse(`its Application ${was.application} has no code on ${options.chainUrl} (chain ${chainId})`)
+}
 
