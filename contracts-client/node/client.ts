@@ -23,12 +23,19 @@ export function createNodeClient({ url }: { url: string }): NodeClient {
   return {
     url,
     async request(method, params) {
-      let response: Response
-      try {
-        response = await fetch(url, {
+      const send = () =>
+        fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+        })
+      let response: Response
+      try {
+        // Every method is a read: when a kept-alive connection was closed by the node just as the
+        // request went out (undici: "other side closed"), asking once more on a new one is safe.
+        response = await send().catch((error: unknown) => {
+          if (!isClosedConnection(error)) throw error
+          return send()
         })
       } catch (cause) {
         throw new NodeUnreachableError({ url, cause })
@@ -40,3 +47,10 @@ export function createNodeClient({ url }: { url: string }): NodeClient {
     },
   }
 }
+
+/** fetch failed because the connection was closed or reset under it, not because nobody listens. */
+function isClosedConnection(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
+}
+
