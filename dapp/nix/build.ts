@@ -35,11 +35,14 @@ export type BuildOptions = {
   minFreeDiskBytes?: number
 }
 
+/** A reason to stop a build early: an abort signal and whether it fired. */
+type Stop = { signal?: AbortSignal; tripped: () => boolean; stop: () => void }
+
 /**
  * Watches the free space of the store's file system while a build runs and aborts it when the
  * space falls under the floor: a build that fills the disk fails instead of filling it.
  */
-function diskWatch(minFreeBytes: number | undefined): { signal?: AbortSignal; tripped: () => boolean; stop: () => void } {
+function diskWatch(minFreeBytes: number | undefined): Stop {
   if (!minFreeBytes) return { tripped: () => false, stop: () => {} }
   const controller = new AbortController()
   let tripped = false
@@ -52,6 +55,22 @@ function diskWatch(minFreeBytes: number | undefined): { signal?: AbortSignal; tr
     })
   }, 250)
   return { signal: controller.signal, tripped: () => tripped, stop: () => clearInterval(timer) }
+}
+
+/**
+ * Aborts the whole realisation when its time is up. Nix's own `timeout` counts for one builder
+ * at a time, so a target whose closure has ten derivations to build could take ten times as
+ * long; this one counts for all of them together, which is what the node's deadline needs.
+ */
+function timeLimit(ms: number | undefined): Stop {
+  if (ms === undefined) return { tripped: () => false, stop: () => {} }
+  const controller = new AbortController()
+  let tripped = false
+  const timer = setTimeout(() => {
+    tripped = true
+    controller.abort()
+  }, ms)
+  return { signal: controller.signal, tripped: () => tripped, stop: () => clearTimeout(timer) }
 }
 
 async function describeBuilt(drvPath: string, outputs: readonly { name: string; path: string }[]): Promise<BuiltDerivation> {
@@ -74,25 +93,32 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
   if (!built) {
     const missing = (await fixedOutputsOf([drvPath])).filter((f) => !f.present)
     if (missing.length > 0) throw new MissingSourcesError({ target: drvPath, missing })
-    // Nix enforces the time limit itself (it kills the builder and says so in the log); the
-    // process timeout is only a safety net should Nix itself hang.
+    // Nix stops one builder that runs too long itself (and says so in the log); timeLimit stops
+    // the realisation as a whole, however many derivations it builds.
     const limit = options.buildTimeoutMs === undefined ? [] : ['--option', 'timeout', String(Math.ceil(options.buildTimeoutMs / 1000))]
     const realise = ['--realise', drvPath, ...limit, ...(options.check ? ['--check'] : [])]
-    const safetyNet = options.buildTimeoutMs === undefined ? undefined : options.buildTimeoutMs + 60_000
     const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
     const disk = diskWatch(options.minFreeDiskBytes)
-    await runNix('nix-store', realise, { timeoutMs: safetyNet, limits, signal: disk.signal })
+    const clock = timeLimit(options.buildTimeoutMs)
+    const signals = [disk.signal, clock.signal].filter((s): s is AbortSignal => s !== undefined)
+    await runNix('nix-store', realise, { limits, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined })
       .catch((cause: unknown) => {
         if (disk.tripped()) {
           const floor = `${Math.round((options.minFreeDiskBytes ?? 0) / 1024 / 1024)} MiB`
           throw new BuildFailedError({ target: drvPath, logTail: `build stopped: less than ${floor} left free on the store's disk`, cause })
+        }
+        if (clock.tripped()) {
+          throw new BuildFailedError({ target: drvPath, logTail: `build stopped: timed out after ${Math.ceil((options.buildTimeoutMs ?? 0) / 1000)} seconds (the builds of the whole closure together)`, cause })
         }
         if (cause instanceof CommandFailedError) {
           throw new BuildFailedError({ target: drvPath, logTail: logExcerpt(cause.stderr, options.logTailBytes ?? defaultLogTailBytes), cause })
         }
         throw cause
       })
-      .finally(disk.stop)
+      .finally(() => {
+        disk.stop()
+        clock.stop()
+      })
   }
   return describeBuilt(drvPath, outputs)
 }

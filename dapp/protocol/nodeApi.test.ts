@@ -37,6 +37,22 @@ describe("the node's read API, read from answers shaped as the real node's", () 
     expect(data.sender).toBeUndefined()
   })
 
+  it("reads an application's execution parameters (nanoseconds, hex) and its deadline in ms; an older node's record without them still reads", () => {
+    const ns = (seconds: number) => `0x${(BigInt(seconds) * 1_000_000_000n).toString(16)}`
+    const application = {
+      name: 'cartenix', iapplication_address: '0x00000000000000000000000000000000000000aa', iconsensus_address: '0x00000000000000000000000000000000000000bb',
+      epoch_length: '0xa', consensus_type: 'AUTHORITY', state: 'ENABLED', last_tournament_check_block: '0x0',
+    }
+    const execution_parameters = {
+      snapshot_policy: 'NONE', advance_inc_cycles: '0x400000', advance_max_cycles: '0x3fffffffffffffff', inspect_inc_cycles: '0x400000', inspect_max_cycles: '0x3fffffffffffffff',
+      advance_inc_deadline: ns(10), advance_max_deadline: ns(180), inspect_inc_deadline: ns(10), inspect_max_deadline: ns(180),
+      load_deadline: ns(300), store_deadline: ns(180), fast_deadline: ns(5), max_concurrent_inspects: 10,
+    }
+    expect(nodeMethods.cartesi_getApplication.result.parse({ data: { ...application, execution_parameters } }).data.advanceMaxDeadlineMs).toBe(180_000)
+    expect(nodeMethods.cartesi_getApplication.result.parse({ data: application }).data.advanceMaxDeadlineMs).toBeUndefined()
+    expect(nodeMethods.cartesi_getApplication.result.safeParse({ data: { ...application, execution_parameters: { ...execution_parameters, advance_max_deadline: 180 } } }).success).toBe(false)
+  })
+
   it('reads an epoch root as outputs_merkle_root (v2), and as claim_hash from older dev nodes', () => {
     const root = `0x${'ab'.repeat(32)}`
     const epoch = { index: '0x1', first_block: '0x0', last_block: '0x9', status: 'CLAIM_ACCEPTED' }

@@ -146,6 +146,50 @@ export const epochRecord = z.object({
   ...timestamps,
 })
 
+/**
+ * How the node runs an application's machine (v2's ExecutionParameters). Durations are
+ * nanoseconds of wall clock; cycles are the machine's. `advance_max_deadline` is the one a build
+ * service lives by: an advance that runs past it ends as TIME_LIMIT_EXCEEDED.
+ */
+export const executionParametersRecord = z.object({
+  snapshot_policy: z.string(),
+  advance_inc_cycles: quantity,
+  advance_max_cycles: quantity,
+  inspect_inc_cycles: quantity,
+  inspect_max_cycles: quantity,
+  advance_inc_deadline: quantity,
+  advance_max_deadline: quantity,
+  inspect_inc_deadline: quantity,
+  inspect_max_deadline: quantity,
+  load_deadline: quantity,
+  store_deadline: quantity,
+  fast_deadline: quantity,
+  max_concurrent_inspects: z.number().int().positive(),
+  ...timestamps,
+})
+
+const seconds = (s: number) => BigInt(s) * 1_000_000_000n
+
+/** The real node's defaults (its schema's initial migration), nanoseconds for durations. */
+export const defaultExecutionParameters = {
+  snapshotPolicy: 'NONE',
+  advanceIncCycles: 1n << 22n,
+  advanceMaxCycles: (2n ** 64n - 1n) >> 2n,
+  inspectIncCycles: 1n << 22n,
+  inspectMaxCycles: (2n ** 64n - 1n) >> 2n,
+  advanceIncDeadline: seconds(10),
+  advanceMaxDeadline: seconds(180),
+  inspectIncDeadline: seconds(10),
+  inspectMaxDeadline: seconds(180),
+  loadDeadline: seconds(300),
+  storeDeadline: seconds(180),
+  fastDeadline: seconds(5),
+  maxConcurrentInspects: 10,
+} as const
+
+export const nanosecondsToMs = (ns: bigint): number => Number(ns / 1_000_000n)
+export const msToNanoseconds = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n
+
 export const applicationRecord = z.object({
   name: z.string(),
   iapplication_address: address,
@@ -161,8 +205,11 @@ export const applicationRecord = z.object({
   last_epoch_check_block: quantity.optional(),
   last_input_check_block: quantity.optional(),
   last_output_check_block: quantity.optional(),
+  last_tournament_check_block: quantity.optional(),
   processed_inputs: quantity.optional(),
   ...timestamps,
+  /** Optional here so that an older node's answer still reads. */
+  execution_parameters: executionParametersRecord.optional(),
 })
 
 /** The verdicts an inspect answer carries (a client keeps any other it meets as it is). */
@@ -229,6 +276,8 @@ export const wireApplication = applicationRecord.transform((w) => ({
   inputBox: w.iinputbox_address,
   epochLength: w.epoch_length,
   processedInputs: w.processed_inputs,
+  /** Past this much wall clock an advance ends as TIME_LIMIT_EXCEEDED (ms); unknown for an older node. */
+  advanceMaxDeadlineMs: w.execution_parameters && nanosecondsToMs(w.execution_parameters.advance_max_deadline),
 }))
 export type NodeApplication = z.output<typeof wireApplication>
 

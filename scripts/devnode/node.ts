@@ -23,7 +23,7 @@ import { submitAuthorityClaims } from './claims.ts'
 import { decodeEvmAdvance } from './evm-advance.ts'
 import { OutputsMerkleTree } from './merkle.ts'
 import type { FinishStatus, RollupRequestBody } from '../../dapp/protocol/rollupHttp.ts'
-import type { InspectStatus } from '../../dapp/protocol/nodeApi.ts'
+import { defaultExecutionParameters, nanosecondsToMs, type InspectStatus } from '../../dapp/protocol/nodeApi.ts'
 import { loadState, saveState, type DeploymentRecord, type EpochRecord, type InputRecord, type NodeState } from './state.ts'
 
 export type InspectResult = { status: InspectStatus; exception?: Hex; reports: { payload: Hex }[]; processedInputCount: number }
@@ -33,7 +33,7 @@ type PendingInspect = { payload: Hex; resolve: (result: InspectResult) => void }
 /** A token from openSession, or null for the bare rollup URL (a back end started by hand). */
 export type Session = string | null
 
-type InFlight = { session: Session } & (
+type InFlight = { session: Session; deadline?: NodeJS.Timeout } & (
   | { kind: 'advance'; input: InputRecord; outputs: Hex[]; reports: Hex[] }
   | { kind: 'inspect'; inspect: PendingInspect; reports: Hex[] }
 )
@@ -68,6 +68,25 @@ export class ForeignStateError extends Error {
 
 const describeSession = (session: Session) => (session === null ? 'the bare rollup URL' : `session ${session.slice(0, 8)}…`)
 
+/**
+ * The execution parameters the dev node enforces, in milliseconds (the Application record shows
+ * them in nanoseconds, as v2 does). Default: the real node's.
+ */
+export type ExecutionLimits = {
+  /** Past this, an advance ends as TIME_LIMIT_EXCEEDED and its back end is replaced. */
+  advanceMaxDeadlineMs: number
+  /** Past this, an inspect ends as an exception and its back end is replaced. */
+  inspectMaxDeadlineMs: number
+  /** Reported; the dev node serves one inspect at a time through its one back end, the others wait, as on the real node past its limit. */
+  maxConcurrentInspects: number
+}
+
+export const defaultExecutionLimits: ExecutionLimits = {
+  advanceMaxDeadlineMs: nanosecondsToMs(defaultExecutionParameters.advanceMaxDeadline),
+  inspectMaxDeadlineMs: nanosecondsToMs(defaultExecutionParameters.inspectMaxDeadline),
+  maxConcurrentInspects: defaultExecutionParameters.maxConcurrentInspects,
+}
+
 export type DevNodeOptions = {
   statePath: string
   chainUrl: string
@@ -83,6 +102,14 @@ export type DevNodeOptions = {
   inspectTimeoutMs?: number
   /** Mine empty blocks to close an epoch once its inputs are processed (anvil only). */
   autoMine?: boolean
+  /** What the node enforces (deadlines); the real node's defaults for what is not given. */
+  executionLimits?: Partial<ExecutionLimits>
+  /**
+   * A request ran past its deadline: the node has ended it and closed the session that held it,
+   * whose back end is now in a state the node dropped. The devnet stops that back end and starts
+   * another, as the real node drops the machine it forked for the input.
+   */
+  onSessionExpired?: (session: string, reason: string) => void
   /**
    * Watch and compute, never write to the chain: no mining, no claims (what `cartenix replay`
    * runs, against a chain whose claims others made). Default false.
@@ -99,17 +126,26 @@ export type DevNodeOptions = {
 const now = () => new Date().toISOString()
 
 export class DevNode {
-  readonly #options: Required<Omit<DevNodeOptions, 'deployment' | 'applicationName'>>
+  readonly #options: Required<Omit<DevNodeOptions, 'deployment' | 'applicationName' | 'executionLimits'>>
+  readonly executionLimits: ExecutionLimits
   #state: NodeState
   readonly #tree: OutputsMerkleTree
   readonly #public: PublicClient
   readonly #wallet: WalletClient
   #inFlight: InFlight | undefined
   readonly #sessions = new Set<string>()
+  /** Sessions closed, with why: what a back end that goes on using one is told. */
+  readonly #closed = new Map<string, string>()
   readonly #inspects: PendingInspect[] = []
   #wake: (() => void)[] = []
   #timer: NodeJS.Timeout | undefined
   #ticking = false
+  /** Set once the chain no longer holds the inputs this node recorded: nothing more is served. */
+  #refusal: ForeignStateError | undefined
+  /** Whether every recorded input was checked against the chain (then only the newest is, each round). */
+  #checkedAll = false
+  /** The block at which they were last found as recorded: the next check waits for a new block. */
+  #checkedAtBlock = -1
   #saving: Promise<void> = Promise.resolve()
   #stopped = false
 
@@ -124,8 +160,10 @@ export class DevNode {
       autoMine: (options.autoMine ?? true) && !options.observer,
       observer: options.observer ?? false,
       bareUrl: options.bareUrl ?? true,
+      onSessionExpired: options.onSessionExpired ?? (() => {}),
       log: options.log ?? (() => {}),
     }
+    this.executionLimits = { ...defaultExecutionLimits, ...options.executionLimits }
     this.#state = state
     this.#tree = new OutputsMerkleTree(state.outputs.map((o) => keccak256(o.rawData)))
     const chain = defineChain({
@@ -180,15 +218,23 @@ export class DevNode {
   async stop(): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
+    // What is in flight stays unsettled: the next node on this state serves it again, with a new clock.
+    clearTimeout(this.#inFlight?.deadline)
     while (this.#ticking) await new Promise((resolve) => setTimeout(resolve, 20))
     for (const wake of this.#wake.splice(0)) wake()
   }
 
+  /** Why this node serves nothing any more, if it does not: its state left the chain it follows. */
+  get refusal(): ForeignStateError | undefined {
+    return this.#refusal
+  }
+
   /** One round: read new events, close what is over, submit claims. Never runs twice at once. */
   async tick(): Promise<void> {
-    if (this.#ticking) return
+    if (this.#ticking || this.#refusal) return
     this.#ticking = true
     try {
+      await this.#checkRecordedInputs()
       await this.#readChain()
       await this.#closeFinishedEpochs()
       if (!this.#options.observer) await this.#submitClaims()
@@ -222,6 +268,44 @@ export class DevNode {
       this.#state.epochs.sort((a, b) => a.index - b.index)
     }
     return epoch
+  }
+
+  /**
+   * The inputs this node recorded must still be on the chain as it recorded them: InputBox keeps
+   * each input's hash, which must be the keccak256 of the bytes the node served. All are checked
+   * once, then the newest each round. Another hash, or fewer inputs, means the chain was
+   * reorganised or reset under the node (anvil's evm_revert, a restart without its state): the
+   * node stops serving, with a reason that names both, rather than serve inputs the chain no
+   * longer has.
+   */
+  async #checkRecordedInputs(): Promise<void> {
+    const inputs = this.#state.inputs
+    if (inputs.length === 0) return
+    const latest = Number(await this.#public.getBlockNumber())
+    if (latest === this.#checkedAtBlock) return
+    const { application, inputBox } = this.#state.deployment
+    const onChain = Number(await this.#public.readContract({ address: inputBox, abi: inputBoxAbi, functionName: 'getNumberOfInputs', args: [application] }))
+    const recorded = inputs.length
+    let reason: string | undefined
+    if (onChain < recorded) {
+      reason = `it recorded ${recorded} inputs, and the InputBox on ${this.#options.chainUrl} holds ${onChain} for the application`
+    } else {
+      for (const input of this.#checkedAll ? inputs.slice(-1) : inputs) {
+        const chainHash = await this.#public.readContract({ address: inputBox, abi: inputBoxAbi, functionName: 'getInputHash', args: [application, BigInt(input.index)] })
+        const ownHash = keccak256(input.rawData)
+        if (chainHash.toLowerCase() !== ownHash) {
+          reason = `input ${input.index} (block ${input.blockNumber}) hashes to ${ownHash} in it, and to ${chainHash} on ${this.#options.chainUrl}: the chain was reorganised or reset`
+          break
+        }
+      }
+    }
+    if (reason) {
+      this.#refusal = new ForeignStateError({ statePath: this.#options.statePath, reason })
+      this.#notify()
+      throw this.#refusal
+    }
+    this.#checkedAll = true
+    this.#checkedAtBlock = latest
   }
 
   async #readChain(): Promise<void> {
@@ -311,12 +395,15 @@ export class DevNode {
    */
   async closeSession(session: string, reason: string): Promise<void> {
     this.#sessions.delete(session)
+    if (!this.#closed.has(session)) this.#closed.set(session, reason)
     if (this.#inFlight && this.#inFlight.session === session) await this.#settle(this.#inFlight, 'EXCEPTION', toHex(reason))
   }
 
   #checkSession(session: Session): void {
     if (session === null) {
       if (!this.#options.bareUrl) throw new UnknownSessionError('This devnet runs its own back end, so the bare rollup URL takes no back end; start the devnet without one (--no-backend) to run a back end by hand')
+    } else if (this.#closed.has(session)) {
+      throw new UnknownSessionError(`${describeSession(session)} was closed (${this.#closed.get(session)}): its back end may do nothing more here; stop it`)
     } else if (!this.#sessions.has(session)) {
       throw new UnknownSessionError(`${describeSession(session)} is not open on this dev node: its back end was started by an earlier devnet or has been given up on, and may do nothing here; stop it`)
     }
@@ -357,10 +444,10 @@ export class DevNode {
 
   async #next(session: Session): Promise<RollupRequestBody | null> {
     // Another session may have taken a request while this one waited.
-    if (this.#inFlight) return null
+    if (this.#inFlight || this.#refusal) return null
     const inspect = this.#inspects.shift()
     if (inspect) {
-      this.#inFlight = { session, kind: 'inspect', inspect, reports: [] }
+      this.#inFlight = this.#withDeadline({ session, kind: 'inspect', inspect, reports: [] })
       return { request_type: 'inspect_state', data: { payload: inspect.payload } }
     }
     const input = this.#state.inputs.find((i) => i.status === 'NONE')
@@ -368,7 +455,7 @@ export class DevNode {
     // Outputs of a later epoch must not enter the tree before the earlier epoch's claim is computed.
     for (const epoch of this.#state.epochs.filter((e) => e.status === 'OPEN' && e.index < input.epochIndex)) await this.#closeEpoch(epoch)
     if (this.#inFlight) return null
-    this.#inFlight = { session, kind: 'advance', input, outputs: [], reports: [] }
+    this.#inFlight = this.#withDeadline({ session, kind: 'advance', input, outputs: [], reports: [] })
     const { chainId, appContract, msgSender, blockNumber, blockTimestamp, prevRandao, index, payload } = decodeEvmAdvance(input.rawData)
     return {
       request_type: 'advance_state',
@@ -387,9 +474,45 @@ export class DevNode {
     }
   }
 
-  async #settle(inFlight: InFlight, status: 'ACCEPTED' | 'REJECTED' | 'EXCEPTION', exception?: Hex): Promise<void> {
+  /** Starts the clock of a request handed out: past its deadline, #expire ends it. */
+  #withDeadline(inFlight: InFlight): InFlight {
+    const ms = inFlight.kind === 'advance' ? this.executionLimits.advanceMaxDeadlineMs : this.executionLimits.inspectMaxDeadlineMs
+    inFlight.deadline = setTimeout(() => void this.#expire(inFlight, ms).catch((error: unknown) => this.#options.log(`dev node: ${String(error)}`)), ms)
+    return inFlight
+  }
+
+  /**
+   * The request ran past its deadline. As the real node does: the input ends as
+   * TIME_LIMIT_EXCEEDED with the reports it sent, its outputs are dropped (the machine's state
+   * goes back to before it), it counts as processed, and the next input is served. An inspect
+   * ends as an exception. The back end that held it is in a state the node dropped, so its
+   * session closes and the devnet replaces it.
+   */
+  async #expire(inFlight: InFlight, ms: number): Promise<void> {
+    if (this.#inFlight !== inFlight || this.#stopped) return
+    const what = inFlight.kind === 'advance' ? `input ${inFlight.input.index}` : 'an inspect request'
+    const parameter = inFlight.kind === 'advance' ? 'advance_max_deadline' : 'inspect_max_deadline'
+    const reason = `${what} ran past the node's deadline (${parameter}, ${ms / 1000} s)`
+    const { session } = inFlight
+    if (session !== null) {
+      this.#sessions.delete(session)
+      this.#closed.set(session, reason)
+    }
+    await this.#settle(inFlight, 'TIME_LIMIT_EXCEEDED', toHex(reason))
+    if (session === null) {
+      this.#options.log(`dev node: ${reason}; the back end on the bare rollup URL holds work the node dropped: restart it`)
+    } else {
+      this.#options.log(`dev node: ${reason}; closing ${describeSession(session)}`)
+      this.#options.onSessionExpired(session, reason)
+    }
+    this.#notify()
+  }
+
+  async #settle(inFlight: InFlight, status: 'ACCEPTED' | 'REJECTED' | 'EXCEPTION' | 'TIME_LIMIT_EXCEEDED', exception?: Hex): Promise<void> {
     this.#inFlight = undefined
+    clearTimeout(inFlight.deadline)
     if (inFlight.kind === 'inspect') {
+      // The real node answers an inspect that runs out of time as an exception.
       const inspectStatus: InspectStatus = status === 'ACCEPTED' ? 'Accepted' : status === 'REJECTED' ? 'Rejected' : 'Exception'
       inFlight.inspect.resolve({
         status: inspectStatus,
@@ -409,7 +532,9 @@ export class DevNode {
         })
       }
     }
-    for (const rawData of exception ? [...inFlight.reports, exception] : inFlight.reports) {
+    // A deadline's reason is the node's, not the machine's: it is logged, not reported.
+    const thrown = status === 'EXCEPTION' ? exception : undefined
+    for (const rawData of thrown ? [...inFlight.reports, thrown] : inFlight.reports) {
       this.#state.reports.push({ index: this.#state.reports.length, inputIndex: input.index, epochIndex: input.epochIndex, rawData, createdAt: now() })
     }
     input.status = status

@@ -11,11 +11,11 @@ import { encodeFunctionData, type Hex } from 'viem'
 import { dataAvailabilityAbi } from '../../contracts-client/abi/rollups.ts'
 import { toQuantity as toHex } from '../../dapp/protocol/primitives.ts'
 import {
-  decodeOutputData, isNodeMethod, nodeMethods, rpcErrorCode, rpcRequest, type applicationRecord, type decodedOutputRecord, type epochRecord, type inputRecord, type inspectResponse,
+  decodeOutputData, defaultExecutionParameters, isNodeMethod, msToNanoseconds, nodeMethods, rpcErrorCode, rpcRequest, type applicationRecord, type decodedOutputRecord, type epochRecord, type executionParametersRecord, type inputRecord, type inspectResponse,
   type NodeMethod, type NodeMethods, type NodeResultWire, type outputRecord, type reportRecord, type Wire,
 } from '../../dapp/protocol/nodeApi.ts'
 import { decodeEvmAdvance } from './evm-advance.ts'
-import { InspectTimeoutError, type DevNode } from './node.ts'
+import { InspectTimeoutError, type DevNode, type ExecutionLimits } from './node.ts'
 import { type EpochRecord, type InputRecord, type NodeState, type OutputRecord, type ReportRecord } from './state.ts'
 
 export const nodeVersion = 'cartenix-devnode-0.1.0'
@@ -27,8 +27,32 @@ class RpcError extends Error {
 }
 
 
-function application(state: NodeState, processedInputs: number): Wire<typeof applicationRecord> {
+/** v2's ExecutionParameters: what the dev node enforces, the real node's defaults for the rest (it counts no cycles). */
+function executionParameters(limits: ExecutionLimits, since: string): Wire<typeof executionParametersRecord> {
+  const d = defaultExecutionParameters
+  return {
+    snapshot_policy: d.snapshotPolicy,
+    advance_inc_cycles: toHex(d.advanceIncCycles),
+    advance_max_cycles: toHex(d.advanceMaxCycles),
+    inspect_inc_cycles: toHex(d.inspectIncCycles),
+    inspect_max_cycles: toHex(d.inspectMaxCycles),
+    advance_inc_deadline: toHex(d.advanceIncDeadline),
+    advance_max_deadline: toHex(msToNanoseconds(limits.advanceMaxDeadlineMs)),
+    inspect_inc_deadline: toHex(d.inspectIncDeadline),
+    inspect_max_deadline: toHex(msToNanoseconds(limits.inspectMaxDeadlineMs)),
+    load_deadline: toHex(d.loadDeadline),
+    store_deadline: toHex(d.storeDeadline),
+    fast_deadline: toHex(d.fastDeadline),
+    max_concurrent_inspects: limits.maxConcurrentInspects,
+    created_at: since,
+    updated_at: since,
+  }
+}
+
+function application(node: DevNode): Wire<typeof applicationRecord> {
+  const state = node.state
   const d = state.deployment
+  const createdAt = state.epochs[0]?.createdAt ?? new Date(0).toISOString()
   const lastChecked = toHex(Math.max(state.nextBlock - 1, 0))
   return {
     name: state.applicationName,
@@ -45,9 +69,12 @@ function application(state: NodeState, processedInputs: number): Wire<typeof app
     last_epoch_check_block: lastChecked,
     last_input_check_block: lastChecked,
     last_output_check_block: lastChecked,
-    processed_inputs: toHex(processedInputs),
-    created_at: state.epochs[0]?.createdAt ?? new Date(0).toISOString(),
+    // No tournaments without PRT: nothing to check, as a v2 node on an Authority leaves it.
+    last_tournament_check_block: '0x0',
+    processed_inputs: toHex(node.processedInputCount),
+    created_at: createdAt,
     updated_at: new Date().toISOString(),
+    execution_parameters: executionParameters(node.executionLimits, createdAt),
   }
 }
 
@@ -143,8 +170,8 @@ type Answers = { [M in NodeMethod]: (node: DevNode, params: z.output<NodeMethods
 const answers: Answers = {
   cartesi_getNodeVersion: () => ({ data: nodeVersion }),
   cartesi_getChainId: (node) => ({ data: toHex(node.state.deployment.chainId) }),
-  cartesi_listApplications: (node, p) => page([node.state], p, (s) => application(s, node.processedInputCount)),
-  cartesi_getApplication: (node) => ({ data: application(node.state, node.processedInputCount) }),
+  cartesi_listApplications: (node, p) => page([node], p, application),
+  cartesi_getApplication: (node) => ({ data: application(node) }),
   cartesi_getProcessedInputCount: (node) => ({ data: toHex(node.processedInputCount) }),
   cartesi_listEpochs: (node, p) => page(node.state.epochs.filter((e) => !p.status || e.status === p.status), p, (e) => epoch(e, node.state.inputs)),
   cartesi_getEpoch: (node, p) => {
@@ -240,6 +267,8 @@ export function nodeApi(node: DevNode): Hono {
       return c.text('Invalid JSON', 400)
     }
     const id = (body as { id?: unknown } | null)?.id ?? null
+    // A state the chain no longer holds is never served.
+    if (node.refusal) return c.json({ jsonrpc: '2.0', id, error: { code: rpcErrorCode.internal, message: node.refusal.message } })
     try {
       return c.json({ jsonrpc: '2.0', id, result: call(node, body) })
     } catch (error) {
@@ -249,6 +278,7 @@ export function nodeApi(node: DevNode): Hono {
   })
   api.post('/inspect/:application', async (c) => {
     if (!knowsApplication(node, c.req.param('application'))) return c.text('Application not found', 404)
+    if (node.refusal) return c.text(node.refusal.message, 503)
     const payload = `0x${Buffer.from(await c.req.arrayBuffer()).toString('hex')}` as Hex
     let result
     try {

@@ -20,7 +20,8 @@ import { CartenixError } from '../../dapp/lib/errors.ts'
 import { repoRoot } from '../../dapp/lib/paths.ts'
 import { bundleBackend, computeTemplate, type Template, type TemplateSystem } from '../../image/template.ts'
 import { devAccountKey } from '../devnode/anvil.ts'
-import { freePort, startBackend } from '../devnode/devnet.ts'
+import { devnetExecutionLimits, freePort } from '../devnode/devnet.ts'
+import { superviseBackend } from '../devnode/supervise.ts'
 import { riscv64Vm, type BackendCommand } from '../devnode/children.ts'
 import { checkTreeAgainst } from '../../image/rootfs/build.ts'
 import { OutputsMerkleTree } from '../devnode/merkle.ts'
@@ -261,33 +262,28 @@ async function execute(args: {
   progress: (event: ReplayProgress) => void
 }) {
   const { facts, options, replayed } = args
+  const limits = devnetExecutionLimits[args.command === riscv64Vm ? 'riscv64' : 'host']
+  // Replay gives each input the time a devnet of the same machine gives it, and tells the back
+  // end so; supervise.ts replaces a back end that dies or runs past it.
+  const port = await freePort()
+  const env = {
+    ...args.env,
+    CARTENIX_ADVANCE_DEADLINE_MS: String(limits.advanceMaxDeadlineMs),
+    ...(options.etherPortal ? { CARTENIX_ETHER_PORTAL: options.etherPortal } : {}),
+  }
+  const backends = superviseBackend({ node: () => node, rollupUrl: `http://127.0.0.1:${port}`, env, command: args.command, log: args.log, label: 'replay' })
   const node = await DevNode.open({
     statePath: args.statePath,
     chainUrl: options.chainUrl,
     ownerKey: devAccountKey,
     observer: true,
     bareUrl: false,
+    executionLimits: limits,
+    onSessionExpired: (session) => backends.expire(session),
     log: args.log,
   })
-  const port = await freePort()
   const server = await listen(rollupApi(node), port)
-  const env = { ...args.env, ...(options.etherPortal ? { CARTENIX_ETHER_PORTAL: options.etherPortal } : {}) }
-  let stopping = false
-  let backend: ChildProcess | undefined
-  // As the devnet does: a back end that dies ends its input as an exception (what a machine that
-  // stops mid-input gives), and a new one, in a new session, takes the next input.
-  const supervise = () => {
-    const session = node.openSession()
-    const child = startBackend(`http://127.0.0.1:${port}/${session}`, env, args.log, args.command)
-    backend = child
-    child.once('exit', (code, signal) => {
-      if (stopping) return
-      const reason = `the back end exited (${signal ?? `code ${code}`}) while processing this input`
-      args.log(`replay: ${reason}; starting another`)
-      void node.closeSession(session, reason).then(supervise, (error: unknown) => args.log(`replay: ${String(error)}`))
-    })
-  }
-  supervise()
+  await backends.start()
   node.start()
   const inputs: ReplayReport['inputs'] = []
   try {
@@ -305,13 +301,7 @@ async function execute(args: {
     }
     return { inputs, state: structuredClone(node.state) as NodeState }
   } finally {
-    stopping = true
-    const last = backend
-    if (last && last.exitCode === null) {
-      const gone = new Promise((resolve) => last.once('exit', resolve))
-      last.kill('SIGTERM')
-      await gone
-    }
+    await backends.stop()
     await node.stop()
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
