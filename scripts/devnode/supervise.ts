@@ -6,12 +6,15 @@
  *   as an exception (what a machine that stops mid-input gives) and another starts, in a new
  *   session, for the next one.
  * - A back end whose request ran past the node's deadline holds state the node dropped (the
- *   node ended the input as TIME_LIMIT_EXCEEDED and closed its session): it is killed, builds
+ *   node ended the input as TIME_LIMIT_EXCEEDED and closed its session): it is stopped, builds
  *   and all (its whole process group), and replaced the same way.
  */
 import type { ChildProcess } from 'node:child_process'
 import { startBackend, type BackendCommand } from './children.ts'
 import type { DevNode } from './node.ts'
+
+/** How long a back end stopped for running past its deadline has to end its builds before SIGKILL. */
+const killGraceMs = 10_000
 
 export type BackendSupervisor = {
   /** The back end running now, if any. */
@@ -48,6 +51,15 @@ export function superviseBackend(args: {
     child = started
     session = own
     started.once('exit', (code, signal) => {
+      // What the back end started (nix-store and its builder) outlives a back end that was
+      // killed: SIGTERM to its group ends it, and nix-store then stops its builder.
+      if (started.pid !== undefined) {
+        try {
+          process.kill(-started.pid, 'SIGTERM')
+        } catch {
+          // ESRCH: nothing of the group is left.
+        }
+      }
       if (stopping || child !== started) return
       const reason = `the back end exited (${signal ?? `code ${code}`}) while processing this input`
       args.log(`${args.label}: ${reason}; starting another`)
@@ -64,11 +76,21 @@ export function superviseBackend(args: {
     expire(expired) {
       const current = child
       if (expired !== session || current?.pid === undefined || current.exitCode !== null || current.signalCode !== null) return
-      try {
-        process.kill(-current.pid, 'SIGKILL')
-      } catch (error) {
-        args.log(`${args.label}: could not stop the back end that ran past its deadline: ${String(error)}`)
+      const group = -current.pid
+      const signal = (name: NodeJS.Signals) => {
+        try {
+          process.kill(group, name)
+        } catch (error) {
+          // ESRCH: the group is gone already.
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') args.log(`${args.label}: could not stop the back end that ran past its deadline: ${String(error)}`)
+        }
       }
+      // SIGTERM to the whole group: nix-store, on SIGTERM, kills its builder, which runs in
+      // namespaces of its own and which a SIGKILL of nix-store would leave running. What is
+      // still there after the grace period is killed outright.
+      signal('SIGTERM')
+      const kill = setTimeout(() => signal('SIGKILL'), killGraceMs)
+      current.once('exit', () => clearTimeout(kill))
     },
     async stop() {
       stopping = true

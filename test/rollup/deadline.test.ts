@@ -14,7 +14,9 @@ import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { addInput, reportsOf, rpc, rpcWire, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 
 const nonce = `${process.pid}-${Date.now()}`
-const sleepy = (name: string) => JSON.stringify({ expr: `pkgs: pkgs.mkDerivation { name = "${name}-${nonce}"; buildPhase = "sleep 600"; }` })
+// Each sleeps its own number of seconds, so that `ps` tells its builder from any other test's.
+const sleepy = (name: string, seconds: number) => JSON.stringify({ expr: `pkgs: pkgs.mkDerivation { name = "${name}-${nonce}"; buildPhase = "sleep ${seconds}"; }` })
+const sleeping = async (seconds: number) => (await exec('ps', ['-eo', 'args'])).stdout.split('\n').some((line) => line.trim() === `sleep ${seconds}`)
 const quick = (name: string) => JSON.stringify({ expr: `pkgs: pkgs.mkDerivation { name = "${name}-${nonce}"; buildPhase = "echo quick"; installPhase = "echo quick > $out"; }` })
 
 const devnets: Devnet[] = []
@@ -81,31 +83,31 @@ describe("the node's deadline, with the real back end", () => {
     // A 40 s deadline: 10 s kept back, 10 s to evaluate (given), so 20 s to build.
     const devnet = await startTestDevnet({ executionLimits: { advanceMaxDeadlineMs: 40_000 }, backendEnv: { CARTENIX_EVAL_TIMEOUT_MS: '10000' } })
     devnets.push(devnet)
-    const index = await addInput(devnet, sleepy('sleepy'))
+    const index = await addInput(devnet, sleepy('sleepy', 1201))
     const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
     const { input, notice } = await waitForResult(node, { application: devnet.deployment.application, inputIndex: BigInt(index), timeoutMs: 300_000 })
     // ACCEPTED, not TIME_LIMIT_EXCEEDED: the node's own clock did not run out.
     expect(input.status).toBe('ACCEPTED')
     expect(notice.result).toMatchObject({ success: false, drvPath: expect.stringMatching(new RegExp(`sleepy-${nonce}\\.drv$`)) })
+    await waitFor('the timed-out builder to be stopped', async () => ((await sleeping(1201)) ? undefined : true), 30_000)
     const reports = await reportsOf(devnet, index)
     expect(reports.find((r) => r?.type === 'build-failed')).toMatchObject({ logTail: expect.stringMatching(/timed out after 20 seconds/) })
   })
 
   it('an input that outlives a node deadline the back end was not told ends as TIME_LIMIT_EXCEEDED; a new back end takes the next', async () => {
-    // The operator's mistake this guards against: the node's deadline (15 s) shorter than the one the back end was told (10 min).
-    const devnet = await startTestDevnet({ executionLimits: { advanceMaxDeadlineMs: 15_000 }, backendEnv: { CARTENIX_ADVANCE_DEADLINE_MS: '600000' } })
+    // The operator's mistake this guards against: the node's deadline (25 s) shorter than the one the back end was told (10 min).
+    const devnet = await startTestDevnet({ executionLimits: { advanceMaxDeadlineMs: 25_000 }, backendEnv: { CARTENIX_ADVANCE_DEADLINE_MS: '600000' } })
     devnets.push(devnet)
     const first = devnet.backend
-    const late = await addInput(devnet, sleepy('outlived'))
+    const late = await addInput(devnet, sleepy('outlived', 1202))
     await realising('outlived')
+    await waitFor('the builder of the late input to run', async () => ((await sleeping(1202)) ? true : undefined), 60_000)
     expect((await waitForInput(devnet, late)).status).toBe('TIME_LIMIT_EXCEEDED')
     expect((await rpc(devnet, 'cartesi_listOutputs', { input_index: toHex(late) })).data).toEqual([])
     // The back end that held it (and its build) is gone; another serves.
-    await waitFor('the builder of the late input to be stopped', async () => {
-      const { stdout } = await exec('ps', ['-eo', 'args'])
-      return stdout.includes(`outlived-${nonce}`) ? undefined : true
-    }, 60_000)
-    expect(first?.signalCode).toBe('SIGKILL')
+    await waitFor('the builder of the late input to be stopped', async () => ((await sleeping(1202)) ? undefined : true), 60_000)
+    expect(first).toBeDefined()
+    expect(first?.exitCode !== null || first?.signalCode !== null).toBe(true)
     expect(devnet.backend).not.toBe(first)
 
     const next = await addInput(devnet, quick('after'))
