@@ -1,7 +1,7 @@
 import { keccak256, pad, type Hex } from 'viem'
 import { buildResultVersion, encodeBuildResult, encodeCallback, type BuildResult } from '../protocol/buildResult.ts'
 import { buildDerivation } from '../nix/build.ts'
-import { BuildFailedError, EvaluationError, MissingSourcesError } from '../nix/errors.ts'
+import { BuildFailedError, EvaluationError, MissingSourcesError, NotReproducibleError } from '../nix/errors.ts'
 import { narHashToHex } from '../protocol/narHash.ts'
 import { describeTarget, instantiate } from '../nix/instantiate.ts'
 import { logExcerpt } from '../nix/log.ts'
@@ -56,6 +56,8 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
   let result: BuildResult
   try {
     const built = await buildDerivation(drvPath, {
+      system: context.system,
+      reproduce: true,
       buildTimeoutMs: context.config.buildTimeoutMs,
       logTailBytes: context.config.logTailBytes,
       maxFileBytes: context.config.buildMaxFileBytes,
@@ -78,9 +80,14 @@ export async function handleAdvance(context: BackendContext, request: AdvanceReq
       })
       return 'reject'
     }
-    if (!(error instanceof BuildFailedError)) throw error
-    result = { ...base, success: false, outputs: [] }
-    await sendReport(context, { type: 'build-failed', drvPath, logTail: error.logTail })
+    if (error instanceof NotReproducibleError) {
+      result = { ...base, success: false, outputs: [] }
+      await sendReport(context, { type: 'not-reproducible', drvPath, derivation: error.derivation, logTail: error.logTail })
+    } else {
+      if (!(error instanceof BuildFailedError)) throw error
+      result = { ...base, success: false, outputs: [] }
+      await sendReport(context, { type: 'build-failed', drvPath, logTail: error.logTail })
+    }
   }
 
   try {

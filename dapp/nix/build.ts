@@ -2,11 +2,12 @@ import { statfs } from 'node:fs/promises'
 import { runNix } from './env.ts'
 import { CommandFailedError } from '../lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
-import { BuildFailedError, MissingSourcesError } from './errors.ts'
+import { BuildFailedError, MissingSourcesError, NotReproducibleError } from './errors.ts'
 import { fixedOutputsOf } from './fods.ts'
 import { defaultLogTailBytes, logExcerpt } from './log.ts'
 import { invalidPaths, runtimeClosure, storePathInfos, type StorePathInfo } from './store.ts'
 import { instantiate } from './instantiate.ts'
+import { derivationsToReproduce, differingDerivation, forgetOutputs } from './reproducible.ts'
 import { type BuildTarget } from '../protocol/request.ts'
 
 /** An output: its NAR hash as Nix prints it (`sha256:<nix32>`), size and references. */
@@ -27,6 +28,12 @@ export type BuildOptions = {
   logTailBytes?: number
   /** Rebuild and compare with the outputs already in the store (`--check`). */
   check?: boolean
+  /**
+   * Build the requester's own derivations a second time and compare (reproducible.ts): two
+   * different outputs throw NotReproducibleError. Needs `system`. What the back end does for
+   * every input.
+   */
+  reproduce?: boolean
   /** Largest file the builder may write, bytes. */
   maxFileBytes?: number
   /** Processes the builder may run at once. */
@@ -96,29 +103,46 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
     // Nix stops one builder that runs too long itself (and says so in the log); timeLimit stops
     // the realisation as a whole, however many derivations it builds.
     const limit = options.buildTimeoutMs === undefined ? [] : ['--option', 'timeout', String(Math.ceil(options.buildTimeoutMs / 1000))]
-    const realise = ['--realise', drvPath, ...limit, ...(options.check ? ['--check'] : [])]
     const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
     const disk = diskWatch(options.minFreeDiskBytes)
     const clock = timeLimit(options.buildTimeoutMs)
     const signals = [disk.signal, clock.signal].filter((s): s is AbortSignal => s !== undefined)
-    await runNix('nix-store', realise, { limits, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined })
-      .catch((cause: unknown) => {
-        if (disk.tripped()) {
-          const floor = `${Math.round((options.minFreeDiskBytes ?? 0) / 1024 / 1024)} MiB`
-          throw new BuildFailedError({ target: drvPath, logTail: `build stopped: less than ${floor} left free on the store's disk`, cause })
-        }
-        if (clock.tripped()) {
-          throw new BuildFailedError({ target: drvPath, logTail: `build stopped: timed out after ${Math.ceil((options.buildTimeoutMs ?? 0) / 1000)} seconds (the builds of the whole closure together)`, cause })
-        }
-        if (cause instanceof CommandFailedError) {
-          throw new BuildFailedError({ target: drvPath, logTail: logExcerpt(cause.stderr, options.logTailBytes ?? defaultLogTailBytes), cause })
-        }
-        throw cause
-      })
-      .finally(() => {
-        disk.stop()
-        clock.stop()
-      })
+    const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
+    const realise = (args: string[]) => runNix('nix-store', ['--realise', ...args, ...limit], { limits, signal })
+    try {
+      // The requester's derivations this build makes (reproducible.ts): each is built again
+      // once the whole closure is built, and compared.
+      let again: string[] = []
+      if (options.reproduce && !options.check) {
+        if (!options.system) throw new Error('buildDerivation: reproduce needs the system the package set is evaluated for')
+        again = await derivationsToReproduce(drvPath, options.system)
+      }
+      await realise([drvPath, ...(options.check ? ['--check'] : [])])
+      for (const drv of again) {
+        await realise([drv, '--check']).catch(async (cause: unknown) => {
+          const differs = cause instanceof CommandFailedError ? differingDerivation(cause.stderr) : undefined
+          if (!differs) throw cause
+          await forgetOutputs(again)
+          throw new NotReproducibleError({ target: drvPath, derivation: differs, logTail: logExcerpt(cause instanceof CommandFailedError ? cause.stderr : '', options.logTailBytes ?? defaultLogTailBytes), cause })
+        })
+      }
+    } catch (cause) {
+      if (disk.tripped()) {
+        const floor = `${Math.round((options.minFreeDiskBytes ?? 0) / 1024 / 1024)} MiB`
+        throw new BuildFailedError({ target: drvPath, logTail: `build stopped: less than ${floor} left free on the store's disk`, cause })
+      }
+      if (clock.tripped()) {
+        throw new BuildFailedError({ target: drvPath, logTail: `build stopped: timed out after ${Math.ceil((options.buildTimeoutMs ?? 0) / 1000)} seconds (the builds of the whole closure together)`, cause })
+      }
+      if (cause instanceof CommandFailedError) {
+        const logTail = logExcerpt(cause.stderr, options.logTailBytes ?? defaultLogTailBytes)
+        throw new BuildFailedError({ target: drvPath, logTail, cause })
+      }
+      throw cause
+    } finally {
+      disk.stop()
+      clock.stop()
+    }
   }
   return describeBuilt(drvPath, outputs)
 }

@@ -35,3 +35,19 @@ export class BuildFailedError extends Error {
     this.logTail = args.logTail
   }
 }
+
+/**
+ * Built twice, the derivation gave two different outputs: a build that sees something that
+ * differs between runs (randomness, the clock). Nothing is attested; `derivation` is the one
+ * that differed, which may be one the target needs.
+ */
+export class NotReproducibleError extends Error {
+  override name = 'NotReproducibleError' as const
+  readonly derivation: string
+  readonly logTail: string
+  constructor(args: { target: string; derivation: string; logTail: string; cause?: unknown }) {
+    super(`Build of ${args.target} is not reproducible: ${args.derivation} gave two different outputs, built twice\n${args.logTail}`, { cause: args.cause })
+    this.derivation = args.derivation
+    this.logTail = args.logTail
+  }
+}

@@ -100,3 +100,4 @@ export async function restoreNar(narFile: string, target: string): Promise<void>
     await file.close()
   }
 }
+

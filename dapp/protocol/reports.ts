@@ -53,6 +53,13 @@ export type RejectedReport = z.input<typeof rejectedReport>
 /** The builder ran and failed (the input is accepted: a failed notice proves it). */
 export const buildFailedReport = z.object({ type: z.literal('build-failed'), drvPath: z.string(), logTail: z.string() })
 
+/**
+ * Built twice, a derivation the request defines gave two different outputs: nothing is attested
+ * (the input is accepted: a failed notice, with no NAR hash, proves it). `derivation` is the one
+ * that differed.
+ */
+export const notReproducibleReport = z.object({ type: z.literal('not-reproducible'), drvPath: z.string(), derivation: z.string(), logTail: z.string() })
+
 /** The result a notice carries, as JSON: `built` when it succeeded, `failed` when not. */
 export const builtReport = z.object({ type: z.literal('built'), result: buildResultJson })
 export const failedReport = z.object({ type: z.literal('failed'), result: buildResultJson })
@@ -76,12 +83,12 @@ export const sourceAddedReport = z.object({
   storePath: z.string(),
 })
 
-export const advanceReport = z.discriminatedUnion('type', [rejectedReport, buildFailedReport, builtReport, failedReport, uploadProgressReport, sourceAddedReport])
+export const advanceReport = z.discriminatedUnion('type', [rejectedReport, buildFailedReport, notReproducibleReport, builtReport, failedReport, uploadProgressReport, sourceAddedReport])
 export type AdvanceReport = z.input<typeof advanceReport>
 export type ReportType = AdvanceReport['type']
 
 /** The report types that say something went wrong. */
-export const failureReportTypes: ReadonlySet<ReportType> = new Set(['rejected', 'build-failed', 'failed'])
+export const failureReportTypes: ReadonlySet<ReportType> = new Set(['rejected', 'build-failed', 'not-reproducible', 'failed'])
 
 /** Any report the back end writes: an advance input's, or an inspect query's answer. */
 export function encodeReport(report: AdvanceReport | { query: string }): Hex {
@@ -111,6 +118,8 @@ export function reportReason(decoded: DecodedReport): string | undefined {
       return report.log ? `${report.reason}: ${report.log}` : report.reason
     case 'build-failed':
       return `build of ${report.drvPath} failed: ${report.logTail}`
+    case 'not-reproducible':
+      return `build of ${report.drvPath} is not reproducible: ${report.derivation} gave two different outputs, built twice: ${report.logTail}`
     case 'failed':
     case 'built':
     case 'upload-progress':

@@ -18,7 +18,7 @@ import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { replay, TemplateMismatchError, type ReplayReport } from '../../scripts/replay/replay.ts'
 import { CommandFailedError, exec } from '../../dapp/lib/exec.ts'
 import { computeTemplate } from '../../image/template.ts'
-import { addInput, clients, rpc, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
+import { addInput, clients, reportsOf, rpc, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 import { cloneSources } from '../harness/clone.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
@@ -39,13 +39,16 @@ const flags = () => ['--rpc-url', devnet.chainUrl, '--node-url', devnet.nodeUrl,
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'cartenix-replay-test-'))
   devnet = await startTestDevnet({ epochLength: 1, dir: join(scratch, 'devnet') })
-  // An honest history, one epoch per input: a build, a failed build, a rejected request, and a
-  // build with a callback voucher.
+  // An honest history, one epoch per input: a build, a failed build, a rejected request, a
+  // build with a callback voucher, and a build whose output is the kernel's randomness
+  // (getrandom(2), through bash's $SRANDOM): built twice, it differs, so it is a failed notice
+  // with no NAR hash, which replay computes the same way (before, replay called it FALSE CLAIM).
   const requests = [
     { attr: 'hello' },
     { expr: `pkgs: pkgs.mkDerivation { name = "fails-${Date.now()}"; buildPhase = "echo replay-expected-failure >&2; exit 3"; }` },
     { nope: 1 },
     { attr: 'hello', callback: '0x00000000000000000000000000000000000c0ffe' },
+    { expr: `pkgs: derivation { name = "random-${Date.now()}"; system = pkgs.seed.system; builder = "\${pkgs.seed}/usr/bin/bash"; args = [ "-c" "echo $SRANDOM > $out" ]; }` },
   ]
   for (const request of requests) {
     const index = await addInput(devnet, JSON.stringify(request))
@@ -73,17 +76,19 @@ describe('cartenix replay', () => {
       workDir: join(scratch, 'work'),
     })
     expect(honest.template.hash).toBe(devnet.deployment.templateHash)
-    expect(honest.inputs.map((i) => [i.index, i.status])).toEqual([[0, 'ACCEPTED'], [1, 'ACCEPTED'], [2, 'REJECTED'], [3, 'ACCEPTED']])
+    expect(honest.inputs.map((i) => [i.index, i.status])).toEqual([[0, 'ACCEPTED'], [1, 'ACCEPTED'], [2, 'REJECTED'], [3, 'ACCEPTED'], [4, 'ACCEPTED']])
     // The rejected input emitted nothing: its epoch's root is the one already accepted, so the
     // dev node has nothing new to claim for it. Every other epoch has its claim, checked.
-    const claimedInputs = [inputs[0], inputs[1], inputs[3]] as number[]
+    const claimedInputs = [inputs[0], inputs[1], inputs[3], inputs[4]] as number[]
     expect(honest.epochs.map((e) => e.inputs)).toEqual(claimedInputs.map((i) => [i]))
     for (const [i, epoch] of honest.epochs.entries()) {
       expect(epoch).toMatchObject({ epoch: await epochOfInput(claimedInputs[i] ?? -1), agrees: true, accepted: true })
       expect(epoch.replayed).toBe(epoch.claimed)
     }
-    expect(new Set(honest.epochs.map((e) => e.claimed)).size).toBe(3)
+    expect(new Set(honest.epochs.map((e) => e.claimed)).size).toBe(4)
     expect(honest.agrees).toBe(true)
+    // The random build was attested as not reproducible, by the node and by replay alike.
+    expect((await reportsOf(devnet, inputs[4] ?? -1)).map((r) => r?.type)).toContain('not-reproducible')
     // Figures: the node's own processing time of each input, against the replay's.
     const state = JSON.parse(await readFile(join(scratch, 'devnet', 'node-state.json'), 'utf8').catch(() => '{}')) as { inputs?: { index: number; createdAt: string; updatedAt: string }[] }
     const original = new Map((state.inputs ?? []).map((i) => [i.index, Date.parse(i.updatedAt) - Date.parse(i.createdAt)]))
@@ -94,10 +99,10 @@ describe('cartenix replay', () => {
     const from = await epochOfInput(2)
     const { stdout } = await exec(process.execPath, [cli, 'replay', '--json', '--from-epoch', String(from), '--work-dir', join(scratch, 'work'), ...flags()])
     const report = JSON.parse(stdout) as ReplayReport
-    expect(report.inputs.map((i) => i.index)).toEqual([2, 3])
+    expect(report.inputs.map((i) => i.index)).toEqual([2, 3, 4])
     // Input 2 is replayed (execution starts after the accepted claim of input 1's epoch), and
-    // the one claim from epoch `from` on is input 3's.
-    expect(report.epochs.map((e) => e.epoch)).toEqual([await epochOfInput(3)])
+    // the claims from epoch `from` on are inputs 3's and 4's.
+    expect(report.epochs.map((e) => e.epoch)).toEqual([await epochOfInput(3), await epochOfInput(4)])
     expect(report.agrees).toBe(true)
   })
 
@@ -139,7 +144,7 @@ describe('cartenix replay', () => {
     expect(out).toMatch(new RegExp(`FALSE CLAIM: epoch ${block}\\b`))
     const honestLine = out.split('\n').find((line) => line.startsWith(`${block} `))
     expect(honestLine).toContain('DISAGREE')
-    // The replayed root is the one the honest node would have claimed: after input 4's notice.
+    // The replayed root is the one the honest node would have claimed: after input 5's notice.
     const replayedRoot = honestLine?.split(/\s+/)[3] as Hex
     expect(replayedRoot).toMatch(/^0x[0-9a-f]{64}$/)
     expect(replayedRoot).not.toBe(falseRoot)

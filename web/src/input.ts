@@ -152,7 +152,7 @@ function renderReports(reports: readonly DecodedReport[]): HTMLElement {
     h('h3', {}, `Reports (${reports.length})`),
     reports.map(({ payload, json, report }) => {
       const reason = report?.type === 'rejected' ? report.reason : undefined
-      const log = report?.type === 'rejected' ? report.log : report?.type === 'build-failed' ? report.logTail : undefined
+      const log = report?.type === 'rejected' ? report.log : report?.type === 'build-failed' || report?.type === 'not-reproducible' ? report.logTail : undefined
       return h('article', { class: 'report' },
         report ? h('p', { class: failureReportTypes.has(report.type) ? 'reason' : 'kind' }, [report.type, reason].filter((part) => part !== undefined).join(': ')) : null,
         log ? h('pre', { class: 'log' }, log) : null,
