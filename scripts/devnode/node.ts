@@ -28,7 +28,7 @@ import { loadState, saveState, type DeploymentRecord, type EpochRecord, type Inp
 
 export type InspectResult = { status: InspectStatus; exception?: Hex; reports: { payload: Hex }[]; processedInputCount: number }
 
-type PendingInspect = { payload: Hex; resolve: (result: InspectResult) => void }
+type PendingInspect = { payload: Hex; resolve: (result: InspectResult) => void; taken: () => void }
 
 /** A token from openSession, or null for the bare rollup URL (a back end started by hand). */
 export type Session = string | null
@@ -77,7 +77,7 @@ export type ExecutionLimits = {
   advanceMaxDeadlineMs: number
   /** Past this, an inspect ends as an exception and its back end is replaced. */
   inspectMaxDeadlineMs: number
-  /** Reported; the dev node serves one inspect at a time through its one back end, the others wait, as on the real node past its limit. */
+  /** Inspects admitted at once (queued or in flight); the others wait for a place, as on the real node. */
   maxConcurrentInspects: number
 }
 
@@ -137,6 +137,10 @@ export class DevNode {
   /** Sessions closed, with why: what a back end that goes on using one is told. */
   readonly #closed = new Map<string, string>()
   readonly #inspects: PendingInspect[] = []
+  /** Inspects admitted (queued for the back end or in flight), at most max_concurrent_inspects. */
+  #inspectsAdmitted = 0
+  /** Inspects waiting for one of those places, first come first served. */
+  readonly #waitingForPlace: (() => void)[] = []
   #wake: (() => void)[] = []
   #timer: NodeJS.Timeout | undefined
   #ticking = false
@@ -447,6 +451,7 @@ export class DevNode {
     if (this.#inFlight || this.#refusal) return null
     const inspect = this.#inspects.shift()
     if (inspect) {
+      inspect.taken()
       this.#inFlight = this.#withDeadline({ session, kind: 'inspect', inspect, reports: [] })
       return { request_type: 'inspect_state', data: { payload: inspect.payload } }
     }
@@ -573,23 +578,49 @@ export class DevNode {
 
   // --- Read side ---
 
-  /** Queues an inspect request for the back end and resolves with its verdict and reports. */
+  /**
+   * Queues an inspect request for the back end and resolves with its verdict and reports. At
+   * most max_concurrent_inspects are admitted at once; the others wait for a place, as on the
+   * real node. Either wait (for a place, then for a back end to take it) ends at `timeoutMs`
+   * with InspectTimeoutError; once taken, the inspect runs until inspect_max_deadline.
+   */
   inspect(payload: Hex, timeoutMs = this.#options.inspectTimeoutMs): Promise<InspectResult> {
+    const limit = this.executionLimits.maxConcurrentInspects
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const at = this.#inspects.indexOf(pending)
-        if (at >= 0) this.#inspects.splice(at, 1)
-        reject(new InspectTimeoutError(`No back end took the inspect request within ${timeoutMs} ms (none is running, or it is starting or busy): try again`))
-      }, timeoutMs)
+      let admitted = false
+      const release = () => {
+        this.#inspectsAdmitted--
+        this.#waitingForPlace.shift()?.()
+      }
       const pending: PendingInspect = {
         payload,
+        taken: () => clearTimeout(timer),
         resolve: (result) => {
           clearTimeout(timer)
+          release()
           resolve(result)
         },
       }
-      this.#inspects.push(pending)
-      this.#notify()
+      const admit = () => {
+        admitted = true
+        this.#inspectsAdmitted++
+        this.#inspects.push(pending)
+        this.#notify()
+      }
+      const timer = setTimeout(() => {
+        if (!admitted) {
+          const at = this.#waitingForPlace.indexOf(admit)
+          if (at >= 0) this.#waitingForPlace.splice(at, 1)
+          reject(new InspectTimeoutError(`The node is at its limit of ${limit} concurrent inspect request(s) (max_concurrent_inspects), and no place came free within ${timeoutMs} ms: try again`))
+          return
+        }
+        const at = this.#inspects.indexOf(pending)
+        if (at >= 0) this.#inspects.splice(at, 1)
+        release()
+        reject(new InspectTimeoutError(`No back end took the inspect request within ${timeoutMs} ms (none is running, or it is starting or busy): try again`))
+      }, timeoutMs)
+      if (this.#inspectsAdmitted < limit) admit()
+      else this.#waitingForPlace.push(admit)
     })
   }
 }

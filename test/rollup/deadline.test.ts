@@ -78,6 +78,35 @@ describe("the node's deadline, with a back end played by hand", () => {
   })
 })
 
+describe('inspect requests under the execution parameters, with a back end played by hand', () => {
+  it('admits max_concurrent_inspects at once, the others wait for a place; one past inspect_max_deadline is an exception', async () => {
+    const devnet = await startTestDevnet({ backend: false, inspectTimeoutMs: 1500, executionLimits: { maxConcurrentInspects: 1, inspectMaxDeadlineMs: 4000 } })
+    devnets.push(devnet)
+    const inspect = () => fetch(`${devnet.nodeUrl}/inspect/${devnet.deployment.application}`, { method: 'POST', body: 'query' })
+    // No back end: an admitted inspect waits for one, and gives up.
+    expect(await (await inspect()).text()).toContain('No back end took the inspect request within 1500 ms')
+
+    // A back end takes one and never finishes it: it holds the one place until inspect_max_deadline.
+    const held = inspect()
+    let request
+    for (let attempt = 0; attempt < 30 && !request; attempt++) {
+      const response = await fetch(`${devnet.rollupUrl}/finish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'accept' }) })
+      if (response.status === 200) request = rollupRequest.parse(await response.json())
+    }
+    expect(request).toMatchObject({ request_type: 'inspect_state' })
+    const waiting = await inspect()
+    expect(waiting.status).toBe(503)
+    expect(await waiting.text()).toContain('at its limit of 1 concurrent inspect request(s) (max_concurrent_inspects), and no place came free within 1500 ms')
+    const late = await held
+    expect(late.status).toBe(200)
+    const body = (await late.json()) as { status: string; exception?: string }
+    expect(body.status).toBe('Exception')
+    expect(Buffer.from((body.exception ?? '0x').slice(2), 'hex').toString()).toContain("an inspect request ran past the node's deadline (inspect_max_deadline, 4 s)")
+    // The place is free again: the next one is admitted and waits for a back end.
+    expect(await (await inspect()).text()).toContain('No back end took')
+  })
+})
+
 describe("the node's deadline, with the real back end", () => {
   it('a build that would outlive the deadline ends in time with a failed notice saying it timed out', async () => {
     // A 40 s deadline: 10 s kept back, 10 s to evaluate (given), so 20 s to build.
