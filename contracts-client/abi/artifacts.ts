@@ -10,7 +10,7 @@ import type { Abi, Hex } from 'viem'
 export type RollupsArtifact = { abi: Abi; bytecode: { object: Hex } }
 
 /** The contracts whose ABIs the client uses, by the names of their artifacts. */
-export const rollupsContracts = ['InputBox', 'EtherPortal', 'Authority', 'Application', 'Inputs', 'Outputs', 'DataAvailability'] as const
+export const rollupsContracts = ['InputBox', 'EtherPortal', 'Authority', 'Quorum', 'Application', 'Inputs', 'Outputs', 'DataAvailability'] as const
 
 export type RollupsContract = (typeof rollupsContracts)[number]
 

@@ -221,6 +221,176 @@ export const authorityAbi = [
   },
 ] as const
 
+export const quorumAbi = [
+  {
+    type: 'constructor',
+    inputs: [
+      { name: 'validators', type: 'address[]', internalType: 'address[]' },
+      { name: 'epochLength', type: 'uint256', internalType: 'uint256' },
+    ],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    name: 'getEpochLength',
+    inputs: [],
+    outputs: [{ name: '', type: 'uint256', internalType: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'getNumberOfAcceptedClaims',
+    inputs: [],
+    outputs: [{ name: '', type: 'uint256', internalType: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'getNumberOfSubmittedClaims',
+    inputs: [],
+    outputs: [{ name: '', type: 'uint256', internalType: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'isOutputsMerkleRootValid',
+    inputs: [
+      { name: 'appContract', type: 'address', internalType: 'address' },
+      { name: 'outputsMerkleRoot', type: 'bytes32', internalType: 'bytes32' },
+    ],
+    outputs: [{ name: '', type: 'bool', internalType: 'bool' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'isValidatorInFavorOf',
+    inputs: [
+      { name: 'appContract', type: 'address', internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+      { name: 'outputsMerkleRoot', type: 'bytes32', internalType: 'bytes32' },
+      { name: 'id', type: 'uint256', internalType: 'uint256' },
+    ],
+    outputs: [{ name: '', type: 'bool', internalType: 'bool' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'isValidatorInFavorOfAnyClaimInEpoch',
+    inputs: [
+      { name: 'appContract', type: 'address', internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+      { name: 'id', type: 'uint256', internalType: 'uint256' },
+    ],
+    outputs: [{ name: '', type: 'bool', internalType: 'bool' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'numOfValidators',
+    inputs: [],
+    outputs: [{ name: '', type: 'uint256', internalType: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'numOfValidatorsInFavorOf',
+    inputs: [
+      { name: 'appContract', type: 'address', internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+      { name: 'outputsMerkleRoot', type: 'bytes32', internalType: 'bytes32' },
+    ],
+    outputs: [{ name: '', type: 'uint256', internalType: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'numOfValidatorsInFavorOfAnyClaimInEpoch',
+    inputs: [
+      { name: 'appContract', type: 'address', internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+    ],
+    outputs: [{ name: '', type: 'uint256', internalType: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'submitClaim',
+    inputs: [
+      { name: 'appContract', type: 'address', internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+      { name: 'outputsMerkleRoot', type: 'bytes32', internalType: 'bytes32' },
+    ],
+    outputs: [],
+    stateMutability: 'nonpayable',
+  },
+  {
+    type: 'function',
+    name: 'supportsInterface',
+    inputs: [{ name: 'interfaceId', type: 'bytes4', internalType: 'bytes4' }],
+    outputs: [{ name: '', type: 'bool', internalType: 'bool' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'validatorById',
+    inputs: [{ name: 'id', type: 'uint256', internalType: 'uint256' }],
+    outputs: [{ name: '', type: 'address', internalType: 'address' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'function',
+    name: 'validatorId',
+    inputs: [{ name: 'validator', type: 'address', internalType: 'address' }],
+    outputs: [{ name: '', type: 'uint256', internalType: 'uint256' }],
+    stateMutability: 'view',
+  },
+  {
+    type: 'event',
+    name: 'ClaimAccepted',
+    inputs: [
+      { name: 'appContract', type: 'address', indexed: true, internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', indexed: false, internalType: 'uint256' },
+      { name: 'outputsMerkleRoot', type: 'bytes32', indexed: false, internalType: 'bytes32' },
+    ],
+    anonymous: false,
+  },
+  {
+    type: 'event',
+    name: 'ClaimSubmitted',
+    inputs: [
+      { name: 'submitter', type: 'address', indexed: true, internalType: 'address' },
+      { name: 'appContract', type: 'address', indexed: true, internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', indexed: false, internalType: 'uint256' },
+      { name: 'outputsMerkleRoot', type: 'bytes32', indexed: false, internalType: 'bytes32' },
+    ],
+    anonymous: false,
+  },
+  {
+    type: 'error',
+    name: 'NotEpochFinalBlock',
+    inputs: [
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+      { name: 'epochLength', type: 'uint256', internalType: 'uint256' },
+    ],
+  },
+  {
+    type: 'error',
+    name: 'NotFirstClaim',
+    inputs: [
+      { name: 'appContract', type: 'address', internalType: 'address' },
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+    ],
+  },
+  {
+    type: 'error',
+    name: 'NotPastBlock',
+    inputs: [
+      { name: 'lastProcessedBlockNumber', type: 'uint256', internalType: 'uint256' },
+      { name: 'currentBlockNumber', type: 'uint256', internalType: 'uint256' },
+    ],
+  },
+] as const
+
 export const applicationAbi = [
   {
     type: 'constructor',

@@ -12,6 +12,15 @@ export const devAccountKey = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efc
  */
 export const devUserKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' as const
 
+/**
+ * anvil's development accounts 2 and 3 (from its well-known mnemonic), for parties that sign
+ * besides the owner and the user: a Quorum's other validators.
+ */
+export const devValidatorKeys = [
+  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+  '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
+] as const
+
 /** anvil mines a block per transaction at once; viem's default 4 s receipt polling would idle. */
 export const anvilPollingInterval = 100
 

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
-import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from 'viem'
+import { createPublicClient, createWalletClient, http, type Address, type Hex, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil as anvilChain } from 'viem/chains'
 import { anvilPollingInterval, devAccountKey, type Anvil } from './anvil.ts'
@@ -38,6 +38,11 @@ export type DevnetOptions = {
   epochLength?: number
   /** Mine empty blocks to close an epoch once its inputs are processed (default true). */
   autoMine?: boolean
+  /**
+   * Deploy a Quorum of these validators in place of the Authority (a new chain only). The node
+   * votes as the devnet's owner, which must be one of them; the others vote on their own.
+   */
+  quorumValidators?: Address[]
   /** How long an inspect request waits for the back end (default 60 s; then 503). */
   inspectTimeoutMs?: number
   /**
@@ -124,7 +129,7 @@ export async function readDeployment(dir: string = defaultDevnetDir): Promise<De
   return readFile(join(dir, 'deployment.json'), 'utf8').then((text) => deploymentRecord.parse(JSON.parse(text)), () => undefined)
 }
 
-async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, system: TemplateSystem, log: (line: string) => void): Promise<DeploymentRecord> {
+async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, system: TemplateSystem, log: (line: string) => void, validators?: Address[]): Promise<DeploymentRecord> {
   const path = join(dir, 'deployment.json')
   const saved = await readDeployment(dir)
   const publicClient = createPublicClient({ chain: anvilChain, transport: http(anvil.url), pollingInterval: anvilPollingInterval })
@@ -140,12 +145,14 @@ async function deploymentFor(dir: string, anvil: Anvil, epochLength: number, sys
     return saved
   }
   const walletClient = createWalletClient({ chain: anvilChain, transport: http(anvil.url), account: privateKeyToAccount(devAccountKey), pollingInterval: anvilPollingInterval })
-  const deployed = await deployRollups(publicClient, walletClient, { epochLength: BigInt(epochLength), templateHash: template.hash })
+  const deployed = await deployRollups(publicClient, walletClient, { epochLength: BigInt(epochLength), templateHash: template.hash, validators })
   const record: DeploymentRecord = {
     chainId: anvilChain.id,
     inputBox: deployed.inputBox,
     etherPortal: deployed.etherPortal,
-    authority: deployed.authority,
+    consensus: deployed.consensus,
+    consensusType: deployed.consensusType,
+    validators: deployed.validators,
     application: deployed.application,
     deploymentBlock: Number(deployed.deploymentBlock),
     epochLength,
@@ -198,7 +205,7 @@ async function runDevnet(
   const system: TemplateSystem = options.machine === 'riscv64' ? 'riscv64-linux' : hostTemplateSystem()
   const backendCommand = options.backendCommand ?? (options.machine === 'riscv64' ? riscv64Vm : undefined)
   if (options.machine === 'riscv64' && !options.backendCommand) await checkTreeAgainst(await computeTemplate({ system }))
-  const deployment = await deploymentFor(options.dir, anvil, options.epochLength ?? 1, system, log)
+  const deployment = await deploymentFor(options.dir, anvil, options.epochLength ?? 1, system, log, options.quorumValidators)
   const rollupPort = ports.rollup
   const nodePort = ports.node
   const ownBackend = options.backend ?? true

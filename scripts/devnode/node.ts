@@ -19,7 +19,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { applicationAbi, inputBoxAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
 import { anvilPollingInterval } from './anvil.ts'
-import { submitAuthorityClaims } from './claims.ts'
+import { submitClaims } from './claims.ts'
 import { decodeEvmAdvance } from './evm-advance.ts'
 import { OutputsMerkleTree } from './merkle.ts'
 import type { FinishStatus, RollupRequestBody } from '../../dapp/protocol/rollupHttp.ts'
@@ -380,7 +380,7 @@ export class DevNode {
   }
 
   async #submitClaims(): Promise<void> {
-    await submitAuthorityClaims({ state: this.#state, public: this.#public, wallet: this.#wallet, save: () => this.#save(), log: this.#options.log })
+    await submitClaims({ state: this.#state, public: this.#public, wallet: this.#wallet, save: () => this.#save(), log: this.#options.log })
   }
 
   // --- The rollup HTTP API, back-end side ---
@@ -636,7 +636,7 @@ async function checkStateBelongs(options: DevNodeOptions, saved: NodeState): Pro
   const was = saved.deployment
   const wanted = options.deployment
   if (wanted) {
-    for (const key of ['chainId', 'application', 'inputBox', 'authority'] as const) {
+    for (const key of ['chainId', 'application', 'inputBox', 'consensus'] as const) {
       if (String(wanted[key]).toLowerCase() !== String(was[key]).toLowerCase()) {
         throw refuse(`it was recorded for ${key} ${was[key]}, and this devnet's is ${wanted[key]}`)
       }

@@ -68,16 +68,28 @@ export const epochRecord = z.object({
 })
 export type EpochRecord = z.infer<typeof epochRecord>
 
-export const deploymentRecord = z.object({
-  chainId: z.number().int().positive(),
-  inputBox: hex,
-  etherPortal: hex,
-  authority: hex,
-  application: hex,
-  deploymentBlock: z.number().int().nonnegative(),
-  epochLength: z.number().int().positive(),
-  templateHash: hex,
-})
+/** The consensus an application is deployed on: one owner, or a fixed set of validators of which 1 + N/2 must agree. */
+export const consensusTypes = ['AUTHORITY', 'QUORUM'] as const
+export type ConsensusType = (typeof consensusTypes)[number]
+
+export const deploymentRecord = z.preprocess(
+  // Records written before the Quorum named the consensus `authority`.
+  (value) => (value && typeof value === 'object' && 'authority' in value && !('consensus' in value) ? { ...value, consensus: (value as { authority: unknown }).authority } : value),
+  z.object({
+    chainId: z.number().int().positive(),
+    inputBox: hex,
+    etherPortal: hex,
+    /** The consensus contract: an Authority or a Quorum (consensusType). */
+    consensus: hex,
+    consensusType: z.enum(consensusTypes).default('AUTHORITY'),
+    /** A Quorum's validators, in the order of their ids (1, 2, ...); none for an Authority. */
+    validators: z.array(hex).default([]),
+    application: hex,
+    deploymentBlock: z.number().int().nonnegative(),
+    epochLength: z.number().int().positive(),
+    templateHash: hex,
+  }),
+)
 export type DeploymentRecord = z.infer<typeof deploymentRecord>
 
 export const nodeState = z.object({

@@ -3,14 +3,17 @@
  * consensus, the consensus's epoch length and claims, and the inputs from InputAdded events.
  */
 import { decodeFunctionData, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem'
-import { applicationAbi, authorityAbi, dataAvailabilityAbi, inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
+import { applicationAbi, authorityAbi, dataAvailabilityAbi, inputBoxAbi, quorumAbi } from '../../contracts-client/abi/rollups.ts'
 
 export type ApplicationFacts = {
   application: Address
   chainId: number
   templateHash: Hex
-  /** The outputs Merkle root validator (an Authority here). */
+  /** The outputs Merkle root validator: an Authority or a Quorum. */
   consensus: Address
+  consensusType: 'AUTHORITY' | 'QUORUM'
+  /** A Quorum's validators, by id (1, 2, ...); none for an Authority. */
+  validators: Address[]
   epochLength: number
   deploymentBlock: number
   inputBox: Address
@@ -28,15 +31,25 @@ export async function readApplication(client: PublicClient, application: Address
   const { functionName, args } = decodeFunctionData({ abi: dataAvailabilityAbi, data: dataAvailability })
   if (functionName !== 'InputBox') throw new Error(`The application's data availability is ${functionName}, not InputBox: replay reads inputs from an InputBox only`)
   const epochLength = await client.readContract({ address: consensus, abi: authorityAbi, functionName: 'getEpochLength' })
+  const validators = await readValidators(client, consensus)
   return {
     application,
     chainId,
     templateHash,
     consensus,
+    consensusType: validators === undefined ? 'AUTHORITY' : 'QUORUM',
+    validators: validators ?? [],
     epochLength: Number(epochLength),
     deploymentBlock: Number(deploymentBlock),
     inputBox: args[0],
   }
+}
+
+/** A Quorum's validators by id, or undefined when the consensus is not a Quorum (it has no numOfValidators). */
+export async function readValidators(client: PublicClient, consensus: Address): Promise<Address[] | undefined> {
+  const count = await client.readContract({ address: consensus, abi: quorumAbi, functionName: 'numOfValidators' }).catch(() => undefined)
+  if (count === undefined) return undefined
+  return Promise.all(Array.from({ length: Number(count) }, (_, i) => client.readContract({ address: consensus, abi: quorumAbi, functionName: 'validatorById', args: [BigInt(i + 1)] })))
 }
 
 export type Claim = {

@@ -73,7 +73,7 @@ describe("@cartesi/rpc against the dev node (the node's own shapes)", () => {
     const [listed] = list.data
     expect(listed).toMatchObject({
       iapplication_address: application.toLowerCase(),
-      iconsensus_address: devnet.deployment.authority.toLowerCase(),
+      iconsensus_address: devnet.deployment.consensus.toLowerCase(),
       iinputbox_address: devnet.deployment.inputBox.toLowerCase(),
       template_hash: devnet.deployment.templateHash,
       epoch_length: toHex(devnet.deployment.epochLength),

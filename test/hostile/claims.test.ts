@@ -44,7 +44,7 @@ const mine = (blocks: number) => publicClient().request({ method: 'anvil_mine' a
 async function claimRevert(lastProcessedBlockNumber: bigint, outputsMerkleRoot: Hex, from = owner()): Promise<string | undefined> {
   const error = await publicClient()
     .simulateContract({
-      address: devnet.deployment.authority,
+      address: devnet.deployment.consensus,
       abi: authorityAbi,
       functionName: 'submitClaim',
       args: [devnet.deployment.application, lastProcessedBlockNumber, outputsMerkleRoot],
@@ -63,9 +63,9 @@ async function expectRefused(what: string, lastProcessedBlockNumber: bigint, err
   refused++
 }
 
-const submittedClaims = () => publicClient().readContract({ address: devnet.deployment.authority, abi: authorityAbi, functionName: 'getNumberOfSubmittedClaims' })
+const submittedClaims = () => publicClient().readContract({ address: devnet.deployment.consensus, abi: authorityAbi, functionName: 'getNumberOfSubmittedClaims' })
 const isRootValid = (outputsMerkleRoot: Hex) =>
-  publicClient().readContract({ address: devnet.deployment.authority, abi: authorityAbi, functionName: 'isOutputsMerkleRootValid', args: [devnet.deployment.application, outputsMerkleRoot] })
+  publicClient().readContract({ address: devnet.deployment.consensus, abi: authorityAbi, functionName: 'isOutputsMerkleRootValid', args: [devnet.deployment.application, outputsMerkleRoot] })
 
 describe('hostile claims: Authority.submitClaim refuses', () => {
   it('refuses a claim for an epoch that is not over yet', async () => {
@@ -88,7 +88,7 @@ describe('hostile claims: Authority.submitClaim refuses', () => {
     const epoch = (await latest()) / epochLength + 1n
     const outputsMerkleRoot = root('mined, not over')
     const hash = await owner().writeContract({
-      address: devnet.deployment.authority,
+      address: devnet.deployment.consensus,
       abi: authorityAbi,
       functionName: 'submitClaim',
       args: [devnet.deployment.application, lastBlockOf(epoch), outputsMerkleRoot],
@@ -123,7 +123,7 @@ describe('hostile claims: Authority.submitClaim refuses', () => {
   it('refuses a second claim for an epoch already claimed', async () => {
     const first = root('first claim of epoch 0')
     const hash = await owner().writeContract({
-      address: devnet.deployment.authority,
+      address: devnet.deployment.consensus,
       abi: authorityAbi,
       functionName: 'submitClaim',
       args: [devnet.deployment.application, lastBlockOf(0n), first],

@@ -236,7 +236,7 @@ describe('an output whose epoch has no accepted claim', () => {
   // which also waits for the epoch's status to be CLAIM_ACCEPTED, never hands out that "proof"
   // (scripts/start.ts, `cartenix verify` and `cartenix execute` validate or execute right after it).
   it('is refused by the contract, and waitForProof does not call it proven: it times out', async () => {
-    const authority = devnet.deployment.authority
+    const authority = devnet.deployment.consensus
     const formerOwner = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devAccountKey) })
     const [newOwner] = await wallet().getAddresses()
     const hash = await formerOwner.writeContract({ address: authority, abi: authorityAbi, functionName: 'transferOwnership', args: [newOwner as Hex] })

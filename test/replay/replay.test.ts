@@ -133,7 +133,7 @@ describe('cartenix replay', () => {
     const block = Number((await publicClient.getTransactionReceipt({ hash: (await rpcLastInputTx(index)) })).blockNumber)
     const falseRoot = keccak256(toHex('not what the inputs give'))
     const owner = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devAccountKey) })
-    const hash = await owner.writeContract({ address: devnet.deployment.authority, abi: authorityAbi, functionName: 'submitClaim', args: [devnet.deployment.application, BigInt(block), falseRoot] })
+    const hash = await owner.writeContract({ address: devnet.deployment.consensus, abi: authorityAbi, functionName: 'submitClaim', args: [devnet.deployment.application, BigInt(block), falseRoot] })
     expect((await publicClient.waitForTransactionReceipt({ hash })).status).toBe('success')
 
     const failed = await exec(process.execPath, [cli, 'replay', '--work-dir', join(scratch, 'work'), ...flags()]).catch((error: unknown) => error)
