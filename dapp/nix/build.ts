@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { statfs } from 'node:fs/promises'
 import { runNix } from './env.ts'
 import { CommandFailedError } from '../lib/exec.ts'
@@ -42,42 +43,81 @@ export type BuildOptions = {
   minFreeDiskBytes?: number
 }
 
-/** A reason to stop a build early: an abort signal and whether it fired. */
-type Stop = { signal?: AbortSignal; tripped: () => boolean; stop: () => void }
+/** A reason to stop a build early: whether it fired, and a way to stop watching. */
+type Stop = { tripped: () => boolean; stop: () => void }
 
 /**
- * Watches the free space of the store's file system while a build runs and aborts it when the
+ * Watches the free space of the store's file system while a build runs and stops it when the
  * space falls under the floor: a build that fills the disk fails instead of filling it.
  */
-function diskWatch(minFreeBytes: number | undefined): Stop {
+function diskWatch(minFreeBytes: number | undefined, halt: () => void): Stop {
   if (!minFreeBytes) return { tripped: () => false, stop: () => {} }
-  const controller = new AbortController()
   let tripped = false
   const timer = setInterval(() => {
     void statfs('/nix/store').then((stats) => {
       if (!tripped && stats.bavail * stats.bsize < minFreeBytes) {
         tripped = true
-        controller.abort()
+        halt()
       }
     })
   }, 250)
-  return { signal: controller.signal, tripped: () => tripped, stop: () => clearInterval(timer) }
+  return { tripped: () => tripped, stop: () => clearInterval(timer) }
 }
 
 /**
- * Aborts the whole realisation when its time is up. Nix's own `timeout` counts for one builder
+ * Stops the whole realisation when its time is up. Nix's own `timeout` counts for one builder
  * at a time, so a target whose closure has ten derivations to build could take ten times as
  * long; this one counts for all of them together, which is what the node's deadline needs.
  */
-function timeLimit(ms: number | undefined): Stop {
+function timeLimit(ms: number | undefined, halt: () => void): Stop {
   if (ms === undefined) return { tripped: () => false, stop: () => {} }
-  const controller = new AbortController()
   let tripped = false
   const timer = setTimeout(() => {
     tripped = true
-    controller.abort()
+    halt()
   }, ms)
-  return { signal: controller.signal, tripped: () => tripped, stop: () => clearTimeout(timer) }
+  return { tripped: () => tripped, stop: () => clearTimeout(timer) }
+}
+
+/**
+ * Stops a running nix-store and its builds. Each builder is a child of nix-store and the first
+ * process of a PID namespace of its own, so SIGKILL to it ends everything in that namespace at
+ * once, a fork bomb included. nix-store itself then gets SIGTERM (through `controller`). A
+ * SIGTERM to nix-store alone is not enough: seen here, a fork bomb's builder outlived it and
+ * filled the host's process table.
+ */
+/** The halts of the realisations running now (haltBuilds). */
+const running = new Set<() => void>()
+
+/** Stops every build running in this process the way a time limit does (the back end, on SIGTERM). */
+export function haltBuilds(): void {
+  for (const halt of running) halt()
+}
+
+function halter(controller: AbortController): { onSpawn: (pid: number) => void; halt: () => void } {
+  let pid: number | undefined
+  return {
+    onSpawn: (spawned) => {
+      pid = spawned
+    },
+    halt: () => {
+      const children = pid === undefined ? '' : (() => {
+        try {
+          return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        } catch {
+          return ''
+        }
+      })()
+      for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
+        try {
+          process.kill(child, 'SIGKILL')
+        } catch {
+          // Gone already.
+        }
+      }
+      controller.abort()
+    },
+  }
 }
 
 async function describeBuilt(drvPath: string, outputs: readonly { name: string; path: string }[]): Promise<BuiltDerivation> {
@@ -104,11 +144,12 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
     // the realisation as a whole, however many derivations it builds.
     const limit = options.buildTimeoutMs === undefined ? [] : ['--option', 'timeout', String(Math.ceil(options.buildTimeoutMs / 1000))]
     const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
-    const disk = diskWatch(options.minFreeDiskBytes)
-    const clock = timeLimit(options.buildTimeoutMs)
-    const signals = [disk.signal, clock.signal].filter((s): s is AbortSignal => s !== undefined)
-    const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
-    const realise = (args: string[]) => runNix('nix-store', ['--realise', ...args, ...limit], { limits, signal })
+    const controller = new AbortController()
+    const { onSpawn, halt } = halter(controller)
+    const disk = diskWatch(options.minFreeDiskBytes, halt)
+    const clock = timeLimit(options.buildTimeoutMs, halt)
+    running.add(halt)
+    const realise = (args: string[]) => runNix('nix-store', ['--realise', ...args, ...limit], { limits, signal: controller.signal, onSpawn })
     try {
       // The requester's derivations this build makes (reproducible.ts): each is built again
       // once the whole closure is built, and compared.
@@ -140,6 +181,7 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
       }
       throw cause
     } finally {
+      running.delete(halt)
       disk.stop()
       clock.stop()
     }

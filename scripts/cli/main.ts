@@ -13,6 +13,7 @@ import { executeCommand, executeUsage } from './commands/execute.ts'
 import { fodsCommand, fodsUsage } from './commands/fods.ts'
 import { outputsCommand, outputsUsage } from './commands/outputs.ts'
 import { replayCommand, replayUsage } from './commands/replay.ts'
+import { validatorCommand, validatorUsage } from './commands/validator.ts'
 import { templateCommand, templateUsage } from './commands/template.ts'
 import { uploadCommand, uploadUsage } from './commands/upload.ts'
 import { verifyCommand, verifyUsage } from './commands/verify.ts'
@@ -30,6 +31,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   upload: { run: uploadCommand, usage: uploadUsage },
   template: { run: templateCommand, usage: templateUsage },
   replay: { run: replayCommand, usage: replayUsage },
+  validator: { run: validatorCommand, usage: validatorUsage },
   cache: { run: cacheCommand, usage: cacheUsage },
 }
 

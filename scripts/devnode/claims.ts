@@ -9,7 +9,8 @@
  *   logged loudly). A key that voted already in the epoch (before a restart) does not vote again.
  *
  * A root the consensus already holds (after a restart) is not submitted twice. A reverted claim
- * is CLAIM_REJECTED.
+ * is CLAIM_REJECTED. A node that does not vote (a devnet whose Quorum's validators run on their
+ * own) only follows: CLAIM_COMPUTED until the chain accepts a root.
  */
 import type { Address, Hex, PublicClient, WalletClient } from 'viem'
 import { authorityAbi, quorumAbi } from '../../contracts-client/abi/rollups.ts'
@@ -23,9 +24,11 @@ export type ClaimContext = {
   /** Writes the node's state to disk; each status change is saved before the next step. */
   save: () => Promise<void>
   log: (line: string) => void
+  /** Submit this node's roots (default), or only follow what the chain accepts (a Quorum's validators vote on their own). */
+  vote?: boolean
 }
 
-export async function submitClaims({ state, public: chain, wallet, save, log }: ClaimContext): Promise<void> {
+export async function submitClaims({ state, public: chain, wallet, save, log, vote = true }: ClaimContext): Promise<void> {
   const { application, consensus, consensusType } = state.deployment
   const me = wallet.account?.address
   if (!me) throw new Error('The wallet client has no account to submit claims with')
@@ -39,25 +42,37 @@ export async function submitClaims({ state, public: chain, wallet, save, log }: 
 
   for (const epoch of state.epochs.filter((e) => (e.status === 'CLAIM_COMPUTED' || e.status === 'CLAIM_SUBMITTED') && e.claimHash)) {
     const root = epoch.claimHash as Hex
+    if (consensusType === 'QUORUM') {
+      const accepted = await acceptedRoot(chain, consensus, application, epoch.lastBlock)
+      if (accepted !== undefined && accepted.toLowerCase() !== root.toLowerCase()) {
+        await settle(epoch, 'CLAIM_REJECTED', `ACCEPTED ROOT DIFFERS: the Quorum accepted ${accepted}, and this node computed ${root}`)
+        continue
+      }
+      if (vote) {
+        const id = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'validatorId', args: [me] })
+        if (id === 0n) throw new Error(`${me} is not a validator of the Quorum ${consensus}: it cannot vote`)
+        const voted = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'isValidatorInFavorOfAnyClaimInEpoch', args: [application, BigInt(epoch.lastBlock), id] })
+        // A validator votes even when a majority has accepted the root already: each vote is
+        // on the chain for anyone to check. Never twice (its vote may predate a restart).
+        if (!voted) {
+          await cast(epoch, root)
+        } else if (epoch.status !== 'CLAIM_SUBMITTED' && accepted === undefined) {
+          await settle(epoch, 'CLAIM_SUBMITTED', `vote already cast by ${me}; waiting for the other validators`)
+        }
+      }
+      if (accepted !== undefined || (await isValid(root))) await settle(epoch, 'CLAIM_ACCEPTED', `claim accepted (${root})`)
+      continue
+    }
     if (await isValid(root)) {
       await settle(epoch, 'CLAIM_ACCEPTED', `claim accepted (${root})`)
       continue
     }
-    if (consensusType === 'QUORUM') {
-      const accepted = await acceptedRoot(chain, consensus, application, epoch.lastBlock)
-      if (accepted !== undefined) {
-        await settle(epoch, 'CLAIM_REJECTED', `ACCEPTED ROOT DIFFERS: the Quorum accepted ${accepted}, and this node computed ${root}`)
-        continue
-      }
-      const id = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'validatorId', args: [me] })
-      if (id === 0n) throw new Error(`${me} is not a validator of the Quorum ${consensus}: it cannot vote`)
-      const voted = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'isValidatorInFavorOfAnyClaimInEpoch', args: [application, BigInt(epoch.lastBlock), id] })
-      if (voted) {
-        // This key's vote is on the chain (cast before a restart): wait for the others.
-        if (epoch.status !== 'CLAIM_SUBMITTED') await settle(epoch, 'CLAIM_SUBMITTED', `vote already cast by ${me}; waiting for the other validators`)
-        continue
-      }
-    }
+    if (!vote) continue
+    await cast(epoch, root)
+    if (await isValid(root)) await settle(epoch, 'CLAIM_ACCEPTED', `claim accepted (${root})`)
+  }
+
+  async function cast(epoch: EpochRecord, root: Hex): Promise<void> {
     const hash = await wallet.writeContract({
       address: consensus,
       abi: authorityAbi,
@@ -73,7 +88,6 @@ export async function submitClaims({ state, public: chain, wallet, save, log }: 
       await settle(epoch, 'CLAIM_REJECTED', `claim reverted (transaction ${hash})`)
       throw new Error(`Claim for epoch ${epoch.index} reverted (transaction ${hash})`)
     }
-    if (await isValid(root)) await settle(epoch, 'CLAIM_ACCEPTED', `claim accepted (${root})`)
   }
 }
 

@@ -43,6 +43,8 @@ export type DevnetOptions = {
    * votes as the devnet's owner, which must be one of them; the others vote on their own.
    */
   quorumValidators?: Address[]
+  /** The node submits claims as the devnet's owner (default true); false when a Quorum's validators vote on their own (`cartenix validator`). */
+  vote?: boolean
   /** How long an inspect request waits for the back end (default 60 s; then 503). */
   inspectTimeoutMs?: number
   /**
@@ -255,6 +257,7 @@ async function runDevnet(
       ownerKey: devAccountKey as Hex,
       deployment,
       autoMine: options.autoMine,
+      vote: options.vote,
       inspectTimeoutMs: options.inspectTimeoutMs,
       executionLimits,
       onSessionExpired: (session) => backends.expire(session),

@@ -102,6 +102,11 @@ export type DevNodeOptions = {
   inspectTimeoutMs?: number
   /** Mine empty blocks to close an epoch once its inputs are processed (anvil only). */
   autoMine?: boolean
+  /**
+   * Submit claims with ownerKey (default true). False on a devnet whose Quorum's validators vote
+   * on their own: the node then follows the chain's verdicts only.
+   */
+  vote?: boolean
   /** What the node enforces (deadlines); the real node's defaults for what is not given. */
   executionLimits?: Partial<ExecutionLimits>
   /**
@@ -162,6 +167,7 @@ export class DevNode {
       finishWaitMs: options.finishWaitMs ?? 1000,
       inspectTimeoutMs: options.inspectTimeoutMs ?? 60_000,
       autoMine: (options.autoMine ?? true) && !options.observer,
+      vote: options.vote ?? true,
       observer: options.observer ?? false,
       bareUrl: options.bareUrl ?? true,
       onSessionExpired: options.onSessionExpired ?? (() => {}),
@@ -380,7 +386,7 @@ export class DevNode {
   }
 
   async #submitClaims(): Promise<void> {
-    await submitClaims({ state: this.#state, public: this.#public, wallet: this.#wallet, save: () => this.#save(), log: this.#options.log })
+    await submitClaims({ state: this.#state, public: this.#public, wallet: this.#wallet, save: () => this.#save(), log: this.#options.log, vote: this.#options.vote })
   }
 
   // --- The rollup HTTP API, back-end side ---

@@ -4,6 +4,7 @@
  */
 import { decodeFunctionData, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem'
 import { applicationAbi, authorityAbi, dataAvailabilityAbi, inputBoxAbi, quorumAbi } from '../../contracts-client/abi/rollups.ts'
+import type { DeploymentRecord } from '../devnode/state.ts'
 
 export type ApplicationFacts = {
   application: Address
@@ -42,6 +43,22 @@ export async function readApplication(client: PublicClient, application: Address
     epochLength: Number(epochLength),
     deploymentBlock: Number(deploymentBlock),
     inputBox: args[0],
+  }
+}
+
+/** The deployment record a node keeps for an application, from what the chain says of it. */
+export function deploymentOf(facts: ApplicationFacts, etherPortal: Address | undefined): DeploymentRecord {
+  return {
+    chainId: facts.chainId,
+    inputBox: facts.inputBox,
+    etherPortal: etherPortal ?? '0x0000000000000000000000000000000000000000',
+    consensus: facts.consensus,
+    consensusType: facts.consensusType,
+    validators: facts.validators,
+    application: facts.application,
+    deploymentBlock: facts.deploymentBlock,
+    epochLength: facts.epochLength,
+    templateHash: facts.templateHash,
   }
 }
 

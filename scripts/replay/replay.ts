@@ -29,7 +29,7 @@ import { DevNode } from '../devnode/node.ts'
 import { rollupApi } from '../devnode/rollup-api.ts'
 import { saveState, type InputStatus, type NodeState } from '../devnode/state.ts'
 import { exec } from '../../dapp/lib/exec.ts'
-import { readApplication, readClaims, readInputs, type ApplicationFacts, type ChainInput, type Claim } from './chain.ts'
+import { deploymentOf, readApplication, readClaims, readInputs, type ApplicationFacts, type ChainInput, type Claim } from './chain.ts'
 
 /** The Application was deployed with another template than the one this checkout gives. */
 export class TemplateMismatchError extends CartenixError {
@@ -37,7 +37,7 @@ export class TemplateMismatchError extends CartenixError {
   constructor(args: { onChain: Hex; local: Template }) {
     super(
       `The application's template hash is ${args.onChain}, but this checkout gives ${args.local.hash} ` +
-        `(${args.local.system}; see \`cartenix template\`). Replay would not run the machine the claims speak of: ` +
+        `(${args.local.system}; see \`cartenix template\`). Replay or a validator would not run the machine the claims speak of: ` +
         'check out the commit the application was deployed from.',
     )
   }
@@ -106,6 +106,38 @@ async function prepareStore(root: string, store: string): Promise<void> {
   await exec(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'setup.ts')], { cwd: root, env: { ...process.env, NIX_REMOTE: store } })
 }
 
+/**
+ * The machine a re-executing party runs, never a node's: on the host, the back end bundled from
+ * the checkout with a Nix store of its own in `workDir`; for riscv64, the VM on the image, which
+ * must be the template's. What replay and a validator both run.
+ */
+export async function ownMachine(args: {
+  root: string
+  workDir: string
+  system: TemplateSystem
+  template: Template
+  progress: (event: ReplayProgress) => void
+}): Promise<{ command: BackendCommand; env: NodeJS.ProcessEnv }> {
+  if (args.system === 'riscv64-linux') {
+    // The riscv64 machine is the VM on the image's root file system, seen through a fresh
+    // overlay: its store is its own, and its back end is the image's, which must be the
+    // template's.
+    args.progress({ kind: 'setup', message: 'checking the riscv64 image against the template' })
+    await checkTreeAgainst(args.template)
+    return { command: riscv64Vm, env: {} }
+  }
+  const store = `local?root=${join(args.workDir, 'store')}`
+  args.progress({ kind: 'setup', message: `preparing a Nix store of its own (${store})` })
+  await prepareStore(args.root, store)
+  args.progress({ kind: 'setup', message: 'bundling the back end' })
+  const bundle = join(args.workDir, 'backend.mjs')
+  await writeFile(bundle, await bundleBackend(args.root))
+  return {
+    command: { file: process.execPath, args: [bundle] },
+    env: { NIX_REMOTE: store, CARTENIX_ROOT: args.root, CARTENIX_SYSTEM: args.system },
+  }
+}
+
 export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   const started = Date.now()
   const root = options.root ?? repoRoot
@@ -135,27 +167,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     const prefix = anchor ? await trustedPrefix(options, anchor, earlier) : []
     await saveState(statePath, initialState(facts, options.etherPortal, prefix, earlier, firstBlock))
 
-    let command: BackendCommand
-    let env: NodeJS.ProcessEnv
-    if (options.system === 'riscv64-linux') {
-      // The riscv64 machine is the VM on the image's root file system, seen through a fresh
-      // overlay: its store is its own, and its back end is the image's, which must be the
-      // template's.
-      progress({ kind: 'setup', message: 'checking the riscv64 image against the template' })
-      await checkTreeAgainst(template)
-      command = riscv64Vm
-      env = {}
-    } else {
-      const store = `local?root=${join(workDir, 'store')}`
-      progress({ kind: 'setup', message: `preparing a Nix store of its own (${store})` })
-      await prepareStore(root, store)
-      progress({ kind: 'setup', message: 'bundling the back end' })
-      const bundle = join(workDir, 'backend.mjs')
-      await writeFile(bundle, await bundleBackend(root))
-      command = { file: process.execPath, args: [bundle] }
-      env = { NIX_REMOTE: store, CARTENIX_ROOT: root, CARTENIX_SYSTEM: options.system }
-    }
-
+    const { command, env } = await ownMachine({ root, workDir, system: options.system, template, progress })
     const times = await execute({ facts, statePath, command, env, options, replayed, log, progress })
     // The root a claim should carry: the one after the last input up to its block (the node
     // records it with each input), or the empty tree's when no input came before.
@@ -225,18 +237,7 @@ function initialState(facts: ApplicationFacts, etherPortal: Address | undefined,
   return {
     version: 1,
     applicationName: 'cartenix-replay',
-    deployment: {
-      chainId: facts.chainId,
-      inputBox: facts.inputBox,
-      etherPortal: etherPortal ?? '0x0000000000000000000000000000000000000000',
-      consensus: facts.consensus,
-      consensusType: facts.consensusType,
-      validators: facts.validators,
-      application: facts.application,
-      deploymentBlock: facts.deploymentBlock,
-      epochLength: facts.epochLength,
-      templateHash: facts.templateHash,
-    },
+    deployment: deploymentOf(facts, etherPortal),
     // The node reads InputAdded events from here on; earlier ones are in the state already.
     nextBlock: Math.max(facts.deploymentBlock, firstBlock),
     inputs: earlier.map((i) => ({

@@ -11,7 +11,7 @@ import { NotReproducibleError } from '../../dapp/nix/errors.ts'
 import { instantiate } from '../../dapp/nix/instantiate.ts'
 import { derivationsToReproduce } from '../../dapp/nix/reproducible.ts'
 import { readDerivationOutputs } from '../../dapp/nix/derivation.ts'
-import { invalidPaths } from '../../dapp/nix/store.ts'
+import { deletePath, invalidPaths } from '../../dapp/nix/store.ts'
 import { currentSystem } from '../../dapp/nix/env.ts'
 
 const nonce = `${process.pid}-${Date.now()}`
@@ -88,10 +88,12 @@ describe('what a build may see, and what the back end attests', () => {
     const system = await currentSystem()
     const [hello] = await instantiate({ attr: 'hello' }, { system })
     expect(await derivationsToReproduce(hello ?? '', system)).toEqual([])
-    const [wrapped] = await instantiate({ expr: `pkgs: pkgs.mkDerivation { name = "own-${nonce}"; buildPhase = "true"; installPhase = "echo \${pkgs.hello} > $out"; }` }, { system })
+    // The package set's stdenv builds it; its output refers to nothing another test may want to delete.
+    const [wrapped] = await instantiate({ expr: `pkgs: pkgs.mkDerivation { name = "own-${nonce}"; buildPhase = "true"; installPhase = "echo mine > $out"; }` }, { system })
     expect(await derivationsToReproduce(wrapped ?? '', system)).toEqual([wrapped])
-    await buildDerivation(wrapped ?? '', { system, reproduce: true })
+    const [built] = (await buildDerivation(wrapped ?? '', { system, reproduce: true })).outputs
     // Built and checked once: a later request finds it built, with nothing to do again.
     expect(await derivationsToReproduce(wrapped ?? '', system)).toEqual([])
+    await deletePath(built?.path ?? '')
   })
 })
