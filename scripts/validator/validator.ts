@@ -40,6 +40,22 @@ export type ValidatorEvent =
   | { event: 'accepted'; epoch: number; root: Hex }
   | { event: 'differs'; epoch: number; ours: Hex; message: string }
 
+/** An event in one line, for a terminal. */
+export function describeValidatorEvent(event: ValidatorEvent): string {
+  switch (event.event) {
+    case 'started':
+      return `validator ${event.validator} (id ${event.id}) of ${event.application}, template ${event.template}`
+    case 'input':
+      return `input ${event.index}: ${event.status}`
+    case 'vote':
+      return `epoch ${event.epoch}: voted ${event.root} (last block ${event.lastBlock}, transaction ${event.transaction})`
+    case 'accepted':
+      return `epoch ${event.epoch}: the Quorum accepted ${event.root}, this validator's root`
+    case 'differs':
+      return `epoch ${event.epoch}: ${event.message}`
+  }
+}
+
 export type ValidatorOptions = {
   chainUrl: string
   application: Address

@@ -2,7 +2,8 @@
  * A devnet on the 2.2.0 Quorum of three validators (anvil's accounts 0, 2 and 3), with the dev
  * node voting as the first: a root is accepted once two of three submitted it, a forged root
  * one liar submits is not, and two liars together get theirs accepted (the trust model), which
- * the node then names. The other validators' votes are sent by hand here.
+ * the node then names; replay names the liar among the votes. The other validators' votes are
+ * sent by hand here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWalletClient, http, keccak256, toHex, type Hex } from 'viem'
@@ -12,6 +13,7 @@ import { quorumAbi } from '../../contracts-client/abi/rollups.ts'
 import { createNodeClient, validateNotice, waitForResult } from '../../contracts-client/index.ts'
 import { devAccountKey, devValidatorKeys } from '../../scripts/devnode/anvil.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
+import { replay } from '../../scripts/replay/replay.ts'
 import { addInput, clients, rpc, rpcWire, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 
 const owner = privateKeyToAccount(devAccountKey)
@@ -70,6 +72,16 @@ describe('a devnet on a Quorum of three', () => {
     expect((await validate()).valid).toBe(true)
     const valid = (r: Hex) => clients(devnet).publicClient.readContract({ address: devnet.deployment.consensus, abi: quorumAbi, functionName: 'isOutputsMerkleRootValid', args: [devnet.deployment.application, r] })
     expect(await valid(forged)).toBe(false)
+
+    // Replay re-executes and names the liar among the three votes of that epoch.
+    const report = await replay({ publicClient: clients(devnet).publicClient, chainUrl: devnet.chainUrl, application: devnet.deployment.application, etherPortal: devnet.deployment.etherPortal, system: 'x86_64-linux' })
+    const votes = report.epochs.filter((e) => e.lastBlock === lastBlock)
+    expect(votes.map((v) => [v.submitter, v.agrees])).toEqual([
+      [owner.address, true],
+      [second.address, false],
+      [third.address, true],
+    ])
+    expect(report.agrees).toBe(false)
   })
 
   it('two liars with the same forged root get it accepted (the trust model): the node marks its epoch CLAIM_REJECTED', async () => {

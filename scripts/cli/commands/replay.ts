@@ -14,7 +14,8 @@ this checkout: rebuilds the machine template (refusing to run unless it equals t
 Application's getTemplateHash()), reads the inputs from InputAdded events and the claims from
 the consensus, re-executes each input in order with the template's own back end against a Nix
 store and node state of its own, and compares each epoch's outputs root with the claim.
-Prints a table, epoch by epoch; exit status 1 on any disagreement.
+Prints a table, claim by claim (under a Quorum, one line per validator's vote, with its
+address); exit status 1 on any disagreement.
 
   --from-epoch N   check claims from epoch N on, executing from the last accepted claim
                    before it; the outputs up to that claim come from the node (--node-url)
@@ -28,12 +29,13 @@ function render(report: ReplayReport): string {
   const lines = [
     `template    ${report.template.hash} (${report.template.system}), the application's`,
     '',
-    `${'epoch'.padEnd(6)} ${'inputs'.padEnd(10)} ${'claimed root'.padEnd(66)} ${'replayed root'.padEnd(66)} verdict`,
+    `${'epoch'.padEnd(6)} ${'inputs'.padEnd(10)} ${'claimed root'.padEnd(66)} ${'replayed root'.padEnd(66)} ${'verdict'.padEnd(26)} claimed by`,
   ]
   for (const epoch of report.epochs) {
     const inputs = epoch.inputs.length === 0 ? '-' : epoch.inputs.length === 1 ? String(epoch.inputs[0]) : `${epoch.inputs[0]}-${epoch.inputs.at(-1)}`
     const verdict = epoch.agrees ? 'agree' : `DISAGREE${epoch.accepted ? ' (claim accepted)' : ''}`
-    lines.push(`${String(epoch.epoch).padEnd(6)} ${inputs.padEnd(10)} ${epoch.claimed} ${epoch.replayed} ${verdict}`)
+    // One line per claim: under a Quorum, one per validator's vote, so a liar is named by its address.
+    lines.push(`${String(epoch.epoch).padEnd(6)} ${inputs.padEnd(10)} ${epoch.claimed} ${epoch.replayed} ${verdict.padEnd(26)} ${epoch.submitter}`)
   }
   const wrong = report.epochs.filter((e) => !e.agrees)
   const perInput = report.inputs.length ? ` (${(report.inputs.reduce((sum, i) => sum + i.ms, 0) / report.inputs.length / 1000).toFixed(1)} s per input)` : ''
@@ -43,7 +45,7 @@ function render(report: ReplayReport): string {
       ? 'no claims to check yet (none submitted for this application, or none from --from-epoch on)'
       : wrong.length === 0
       ? `${report.epochs.length} claim(s) checked, all agree; ${report.inputs.length} input(s) replayed in ${(report.ms / 1000).toFixed(1)} s${perInput}`
-      : `FALSE CLAIM: epoch ${wrong.map((e) => e.epoch).join(', ')}: the inputs do not give the claimed outputs root (${report.epochs.length} checked)`,
+      : `FALSE CLAIM: epoch ${wrong.map((e) => `${e.epoch} by ${e.submitter}`).join(', ')}: the inputs do not give the claimed outputs root (${report.epochs.length} checked)`,
   )
   return lines.join('\n')
 }

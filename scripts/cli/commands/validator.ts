@@ -5,7 +5,7 @@ import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { repoRoot } from '../../../dapp/lib/paths.ts'
 import { hostTemplateSystem, isTemplateSystem, templateSystems } from '../../../image/template.ts'
-import { startValidator, type ValidatorEvent } from '../../validator/validator.ts'
+import { describeValidatorEvent, startValidator } from '../../validator/validator.ts'
 import { connect, connectionOptions } from '../connection.ts'
 import { UsageError } from '../usage.ts'
 
@@ -26,21 +26,6 @@ own is said loudly, and the exit status is then 1.
   --system S         ${Object.keys(templateSystems).join(' or ')} (default: this host's)
   --rpc-url URL, --application ADDR, --ether-portal ADDR   as every command (defaults fit the devnet)
   --json             one JSON object per event on stdout`
-
-function describe(event: ValidatorEvent): string {
-  switch (event.event) {
-    case 'started':
-      return `validator ${event.validator} (id ${event.id}) of ${event.application}, template ${event.template}`
-    case 'input':
-      return `input ${event.index}: ${event.status}`
-    case 'vote':
-      return `epoch ${event.epoch}: voted ${event.root} (last block ${event.lastBlock}${event.transaction ? `, transaction ${event.transaction}` : ''})`
-    case 'accepted':
-      return `epoch ${event.epoch}: the Quorum accepted ${event.root}, this validator's root`
-    case 'differs':
-      return `epoch ${event.epoch}: ${event.message}`
-  }
-}
 
 export async function validatorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...connectionOptions, 'key-file': { type: 'string' }, 'state-dir': { type: 'string' }, system: { type: 'string' } } })
@@ -69,9 +54,9 @@ export async function validatorCommand(argv: string[]): Promise<number> {
     onEvent: (event) => {
       if (event.event === 'differs') {
         differs = true
-        console.error(`\n!!! ${describe(event)} !!!\n`)
+        console.error(`\n!!! ${describeValidatorEvent(event)} !!!\n`)
       }
-      console.log(values.json ? JSON.stringify(event) : describe(event))
+      console.log(values.json ? JSON.stringify(event) : describeValidatorEvent(event))
     },
     log: (line) => console.error(line),
   })
