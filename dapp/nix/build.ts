@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { statfs } from 'node:fs/promises'
 import { runNix } from './env.ts'
 import { CommandFailedError } from '../lib/exec.ts'
@@ -65,6 +65,15 @@ function diskWatch(minFreeBytes: number | undefined, halt: () => void): Stop {
 }
 
 /**
+ * How long after the build's time limit the whole realisation is stopped. A single builder
+ * that runs too long is stopped by Nix's own `timeout` first: Nix ends it cleanly, and a fork
+ * bomb with it (stopped from outside instead, one filled the host's process table now and then
+ * in the limits test). The back end's margin under the node's deadline (dapp/config.ts, at
+ * least 10 s) covers this.
+ */
+export const wholeClosureGraceMs = 5_000
+
+/**
  * Stops the whole realisation when its time is up. Nix's own `timeout` counts for one builder
  * at a time, so a target whose closure has ten derivations to build could take ten times as
  * long; this one counts for all of them together, which is what the node's deadline needs.
@@ -75,7 +84,7 @@ function timeLimit(ms: number | undefined, halt: () => void): Stop {
   const timer = setTimeout(() => {
     tripped = true
     halt()
-  }, ms)
+  }, ms + wholeClosureGraceMs)
   return { tripped: () => tripped, stop: () => clearTimeout(timer) }
 }
 
@@ -86,6 +95,28 @@ function timeLimit(ms: number | undefined, halt: () => void): Stop {
  * SIGTERM to nix-store alone is not enough: seen here, a fork bomb's builder outlived it and
  * filled the host's process table.
  */
+/**
+ * The processes whose parent is `pid`, from every thread's list: nix-store may start a builder
+ * from another thread than its main one, and /proc/<pid>/task/<pid>/children lists the main
+ * thread's only.
+ */
+function childrenOf(pid: number): number[] {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8')
+    } catch {
+      return ''
+    }
+  }
+  let threads: string[] = []
+  try {
+    threads = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return []
+  }
+  return threads.flatMap((tid) => read(`/proc/${pid}/task/${tid}/children`).split(/\s+/).filter(Boolean).map(Number))
+}
+
 /** The halts of the realisations running now (haltBuilds). */
 const running = new Set<() => void>()
 
@@ -101,14 +132,7 @@ function halter(controller: AbortController): { onSpawn: (pid: number) => void; 
       pid = spawned
     },
     halt: () => {
-      const children = pid === undefined ? '' : (() => {
-        try {
-          return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-        } catch {
-          return ''
-        }
-      })()
-      for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
+      for (const child of pid === undefined ? [] : childrenOf(pid)) {
         try {
           process.kill(child, 'SIGKILL')
         } catch {
