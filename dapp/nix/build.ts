@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { statfs } from 'node:fs/promises'
-import { runNix } from './env.ts'
+import { pathOnDisk, runNix } from './env.ts'
 import { CommandFailedError } from '../lib/exec.ts'
 import { readDerivationOutputs } from './derivation.ts'
 import { BuildFailedError, MissingSourcesError, NotReproducibleError } from './errors.ts'
@@ -54,7 +54,7 @@ function diskWatch(minFreeBytes: number | undefined, halt: () => void): Stop {
   if (!minFreeBytes) return { tripped: () => false, stop: () => {} }
   let tripped = false
   const timer = setInterval(() => {
-    void statfs('/nix/store').then((stats) => {
+    void statfs(pathOnDisk('/nix/store')).then((stats) => {
       if (!tripped && stats.bavail * stats.bsize < minFreeBytes) {
         tripped = true
         halt()

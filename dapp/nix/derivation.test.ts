@@ -1,5 +1,9 @@
+import { access, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parseDerivationOutputs, storePathName } from './derivation.ts'
+import { parseDerivationOutputs, readDerivationOutputs, storePathName } from './derivation.ts'
+import { runNix } from './env.ts'
 
 describe('parseDerivationOutputs', () => {
   it('reads a fixed output and its hash mode', () => {
@@ -32,5 +36,26 @@ describe('parseDerivationOutputs', () => {
 describe('storePathName', () => {
   it('drops the store directory and the hash', () => {
     expect(storePathName('/nix/store/3x7dwzq014bblazs7kq20p9hyzz0qh8g-hello-2.10.tar.gz')).toBe('hello-2.10.tar.gz')
+  })
+})
+
+describe('readDerivationOutputs, from a store kept under another root', () => {
+  it('reads the .drv where that store keeps it, not from the host store (replay and validators use such a store)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cartenix-rooted-store-'))
+    const env = { NIX_REMOTE: `local?root=${root}` }
+    const before = process.env.NIX_REMOTE
+    try {
+      const expr = `derivation { name = "only-in-a-rooted-store-${process.pid}-${Date.now()}"; system = "x86_64-linux"; builder = "/bin/sh"; }`
+      const { stdout } = await runNix('nix-instantiate', ['--expr', expr], { env })
+      const drvPath = stdout.trim()
+      await expect(access(drvPath)).rejects.toThrow()
+      process.env.NIX_REMOTE = env.NIX_REMOTE
+      const [out] = await readDerivationOutputs(drvPath)
+      expect(out?.path).toMatch(/-only-in-a-rooted-store-/)
+    } finally {
+      if (before === undefined) delete process.env.NIX_REMOTE
+      else process.env.NIX_REMOTE = before
+      await rm(root, { recursive: true, force: true })
+    }
   })
 })

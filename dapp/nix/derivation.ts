@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { pathOnDisk } from './env.ts'
 
 /** One output of a derivation, as the .drv file records it. */
 export type DerivationOutput = {
@@ -15,7 +16,7 @@ export type DerivationOutput = {
  * is the same from Nix 2.8 to 2.26, unlike the JSON of `nix show-derivation`, so it is read directly.
  */
 export async function readDerivationOutputs(drvPath: string): Promise<DerivationOutput[]> {
-  return parseDerivationOutputs(await readFile(drvPath, 'utf8'), drvPath)
+  return parseDerivationOutputs(await readFile(pathOnDisk(drvPath), 'utf8'), drvPath)
 }
 
 export function parseDerivationOutputs(aterm: string, origin = 'derivation'): DerivationOutput[] {

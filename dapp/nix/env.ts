@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { z } from 'zod'
 import { exec, type ExecOptions, type ExecResult } from '../lib/exec.ts'
 import { nixConfDir } from '../lib/paths.ts'
@@ -79,4 +80,15 @@ export async function currentSystem(): Promise<string> {
     hostSystem = pending
   }
   return pending
+}
+
+/**
+ * Where a store path's bytes are on this file system. A store kept under another root
+ * (NIX_REMOTE=local?root=DIR: the store of its own that `cartenix replay` and a validator give
+ * their back end) holds /nix/store/x at DIR/nix/store/x; reading /nix/store/x there would read
+ * the host's store, or nothing.
+ */
+export function pathOnDisk(storePath: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = /(?:^|[?&])root=([^&]+)/.exec(env.NIX_REMOTE ?? '')?.[1]
+  return root ? join(decodeURIComponent(root), storePath) : storePath
 }
