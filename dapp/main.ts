@@ -9,7 +9,6 @@ import { type FinishStatus, type RollupRequest } from './protocol/rollupHttp.ts'
 import { ResultLedger } from './results.ts'
 import { UploadStore } from './uploads.ts'
 import { currentSystem } from './nix/env.ts'
-import { haltBuilds } from './nix/build.ts'
 import { handleAdvance } from './handlers/advance.ts'
 import { handleInspect } from './handlers/inspect.ts'
 import { sendReport, type BackendContext } from './context.ts'
@@ -48,12 +47,6 @@ export async function runBackend(): Promise<never> {
   const log = (line: string) => console.error(`[cartenix] ${line}`)
   const context: BackendContext = { rollup: createRollupClient(config.rollupUrl), config, system, results: new ResultLedger(config.stateDir && `${config.stateDir}/results`), uploads: new UploadStore(config.stateDir && `${config.stateDir}/uploads`), log }
   log(`serving ${config.rollupUrl} for ${system}`)
-  // Stopped (the node's deadline passed, or the devnet stops): the builds go first, builders and
-  // all; a nix-store that gets SIGTERM alone may leave its builder running.
-  process.once('SIGTERM', () => {
-    haltBuilds()
-    process.exit(143)
-  })
   let status: FinishStatus = 'accept'
   let backoff = 100
   for (;;) {

@@ -29,8 +29,6 @@ export type ExecOptions = {
   timeoutMs?: number
   /** Aborting sends the child SIGTERM. */
   signal?: AbortSignal
-  /** Called with the child's pid once it runs (to signal what it started, say). */
-  onSpawn?: (pid: number) => void
 }
 
 export type ExecResult = { stdout: string; stderr: string }
@@ -46,7 +44,6 @@ export function exec(file: string, args: readonly string[], options: ExecOptions
       timeout: options.timeoutMs,
       signal: options.signal,
     })
-    if (child.pid !== undefined) options.onSpawn?.(child.pid)
     const stdout: Buffer[] = []
     const stderr: Buffer[] = []
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))

@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import { statfs } from 'node:fs/promises'
 import { pathOnDisk, runNix } from './env.ts'
 import { CommandFailedError } from '../lib/exec.ts'
@@ -43,105 +42,23 @@ export type BuildOptions = {
   minFreeDiskBytes?: number
 }
 
-/** A reason to stop a build early: whether it fired, and a way to stop watching. */
-type Stop = { tripped: () => boolean; stop: () => void }
-
 /**
- * Watches the free space of the store's file system while a build runs and stops it when the
+ * Watches the free space of the store's file system while a build runs and aborts it when the
  * space falls under the floor: a build that fills the disk fails instead of filling it.
  */
-function diskWatch(minFreeBytes: number | undefined, halt: () => void): Stop {
+function diskWatch(minFreeBytes: number | undefined): { signal?: AbortSignal; tripped: () => boolean; stop: () => void } {
   if (!minFreeBytes) return { tripped: () => false, stop: () => {} }
+  const controller = new AbortController()
   let tripped = false
   const timer = setInterval(() => {
     void statfs(pathOnDisk('/nix/store')).then((stats) => {
       if (!tripped && stats.bavail * stats.bsize < minFreeBytes) {
         tripped = true
-        halt()
+        controller.abort()
       }
     })
   }, 250)
-  return { tripped: () => tripped, stop: () => clearInterval(timer) }
-}
-
-/**
- * How long after the build's time limit the whole realisation is stopped. A single builder
- * that runs too long is stopped by Nix's own `timeout` first: Nix ends it cleanly, and a fork
- * bomb with it (stopped from outside instead, one filled the host's process table now and then
- * in the limits test). The back end's margin under the node's deadline (dapp/config.ts, at
- * least 10 s) covers this.
- */
-export const wholeClosureGraceMs = 5_000
-
-/**
- * Stops the whole realisation when its time is up. Nix's own `timeout` counts for one builder
- * at a time, so a target whose closure has ten derivations to build could take ten times as
- * long; this one counts for all of them together, which is what the node's deadline needs.
- */
-function timeLimit(ms: number | undefined, halt: () => void): Stop {
-  if (ms === undefined) return { tripped: () => false, stop: () => {} }
-  let tripped = false
-  const timer = setTimeout(() => {
-    tripped = true
-    halt()
-  }, ms + wholeClosureGraceMs)
-  return { tripped: () => tripped, stop: () => clearTimeout(timer) }
-}
-
-/**
- * Stops a running nix-store and its builds. Each builder is a child of nix-store and the first
- * process of a PID namespace of its own, so SIGKILL to it ends everything in that namespace at
- * once, a fork bomb included. nix-store itself then gets SIGTERM (through `controller`). A
- * SIGTERM to nix-store alone is not enough: seen here, a fork bomb's builder outlived it and
- * filled the host's process table.
- */
-/**
- * The processes whose parent is `pid`, from every thread's list: nix-store may start a builder
- * from another thread than its main one, and /proc/<pid>/task/<pid>/children lists the main
- * thread's only.
- */
-function childrenOf(pid: number): number[] {
-  const read = (path: string) => {
-    try {
-      return readFileSync(path, 'utf8')
-    } catch {
-      return ''
-    }
-  }
-  let threads: string[] = []
-  try {
-    threads = readdirSync(`/proc/${pid}/task`)
-  } catch {
-    return []
-  }
-  return threads.flatMap((tid) => read(`/proc/${pid}/task/${tid}/children`).split(/\s+/).filter(Boolean).map(Number))
-}
-
-/** The halts of the realisations running now (haltBuilds). */
-const running = new Set<() => void>()
-
-/** Stops every build running in this process the way a time limit does (the back end, on SIGTERM). */
-export function haltBuilds(): void {
-  for (const halt of running) halt()
-}
-
-function halter(controller: AbortController): { onSpawn: (pid: number) => void; halt: () => void } {
-  let pid: number | undefined
-  return {
-    onSpawn: (spawned) => {
-      pid = spawned
-    },
-    halt: () => {
-      for (const child of pid === undefined ? [] : childrenOf(pid)) {
-        try {
-          process.kill(child, 'SIGKILL')
-        } catch {
-          // Gone already.
-        }
-      }
-      controller.abort()
-    },
-  }
+  return { signal: controller.signal, tripped: () => tripped, stop: () => clearInterval(timer) }
 }
 
 async function describeBuilt(drvPath: string, outputs: readonly { name: string; path: string }[]): Promise<BuiltDerivation> {
@@ -164,16 +81,16 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
   if (!built) {
     const missing = (await fixedOutputsOf([drvPath])).filter((f) => !f.present)
     if (missing.length > 0) throw new MissingSourcesError({ target: drvPath, missing })
-    // Nix stops one builder that runs too long itself (and says so in the log); timeLimit stops
-    // the realisation as a whole, however many derivations it builds.
+    // Nix enforces the time limit itself, for each builder (it kills the builder and says so in
+    // the log); the process timeout is only a safety net should Nix itself hang. A closure of
+    // several derivations to build can take longer than the limit in all: the node's deadline
+    // then ends the input (docs/deadlines.md). Stopping builders from outside instead let a
+    // fork bomb fill the host's process table now and then.
     const limit = options.buildTimeoutMs === undefined ? [] : ['--option', 'timeout', String(Math.ceil(options.buildTimeoutMs / 1000))]
+    const safetyNet = options.buildTimeoutMs === undefined ? undefined : options.buildTimeoutMs + 60_000
     const limits = { fileSizeBytes: options.maxFileBytes, processes: options.maxProcesses }
-    const controller = new AbortController()
-    const { onSpawn, halt } = halter(controller)
-    const disk = diskWatch(options.minFreeDiskBytes, halt)
-    const clock = timeLimit(options.buildTimeoutMs, halt)
-    running.add(halt)
-    const realise = (args: string[]) => runNix('nix-store', ['--realise', ...args, ...limit], { limits, signal: controller.signal, onSpawn })
+    const disk = diskWatch(options.minFreeDiskBytes)
+    const realise = (args: string[]) => runNix('nix-store', ['--realise', ...args, ...limit], { timeoutMs: safetyNet, limits, signal: disk.signal })
     try {
       // The requester's derivations this build makes (reproducible.ts): each is built again
       // once the whole closure is built, and compared.
@@ -196,18 +113,12 @@ export async function buildDerivation(drvPath: string, options: BuildOptions = {
         const floor = `${Math.round((options.minFreeDiskBytes ?? 0) / 1024 / 1024)} MiB`
         throw new BuildFailedError({ target: drvPath, logTail: `build stopped: less than ${floor} left free on the store's disk`, cause })
       }
-      if (clock.tripped()) {
-        throw new BuildFailedError({ target: drvPath, logTail: `build stopped: timed out after ${Math.ceil((options.buildTimeoutMs ?? 0) / 1000)} seconds (the builds of the whole closure together)`, cause })
-      }
       if (cause instanceof CommandFailedError) {
-        const logTail = logExcerpt(cause.stderr, options.logTailBytes ?? defaultLogTailBytes)
-        throw new BuildFailedError({ target: drvPath, logTail, cause })
+        throw new BuildFailedError({ target: drvPath, logTail: logExcerpt(cause.stderr, options.logTailBytes ?? defaultLogTailBytes), cause })
       }
       throw cause
     } finally {
-      running.delete(halt)
       disk.stop()
-      clock.stop()
     }
   }
   return describeBuilt(drvPath, outputs)
