@@ -6,7 +6,8 @@
  * - A Quorum accepts a root once 1 + N/2 of its validators submitted it: the epoch is
  *   CLAIM_SUBMITTED after this key's vote, CLAIM_ACCEPTED when the chain accepts this root, and
  *   CLAIM_REJECTED when it accepts another (a majority voted for a root this node did not compute:
- *   logged loudly). A key that voted already in the epoch (before a restart) does not vote again.
+ *   logged loudly; this key still votes its own root, so the dissent is on the chain). A key that
+ *   voted already in the epoch (before a restart) does not vote again.
  *
  * A root the consensus already holds (after a restart) is not submitted twice. A reverted claim
  * is CLAIM_REJECTED. A node that does not vote (a devnet whose Quorum's validators run on their
@@ -44,23 +45,24 @@ export async function submitClaims({ state, public: chain, wallet, save, log, vo
     const root = epoch.claimHash as Hex
     if (consensusType === 'QUORUM') {
       const accepted = await acceptedRoot(chain, consensus, application, epoch.lastBlock)
-      if (accepted !== undefined && accepted.toLowerCase() !== root.toLowerCase()) {
-        await settle(epoch, 'CLAIM_REJECTED', `ACCEPTED ROOT DIFFERS: the Quorum accepted ${accepted}, and this node computed ${root}`)
-        continue
-      }
       if (vote) {
         const id = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'validatorId', args: [me] })
         if (id === 0n) throw new Error(`${me} is not a validator of the Quorum ${consensus}: it cannot vote`)
         const voted = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'isValidatorInFavorOfAnyClaimInEpoch', args: [application, BigInt(epoch.lastBlock), id] })
-        // A validator votes even when a majority has accepted the root already: each vote is
-        // on the chain for anyone to check. Never twice (its vote may predate a restart).
+        // A validator votes even when a majority has accepted a root already, the same or
+        // another: each vote is on the chain for anyone to check, dissent included. Never twice
+        // (its vote may predate a restart).
         if (!voted) {
           await cast(epoch, root)
         } else if (epoch.status !== 'CLAIM_SUBMITTED' && accepted === undefined) {
           await settle(epoch, 'CLAIM_SUBMITTED', `vote already cast by ${me}; waiting for the other validators`)
         }
       }
-      if (accepted !== undefined || (await isValid(root))) await settle(epoch, 'CLAIM_ACCEPTED', `claim accepted (${root})`)
+      if (accepted !== undefined && accepted.toLowerCase() !== root.toLowerCase()) {
+        await settle(epoch, 'CLAIM_REJECTED', `ACCEPTED ROOT DIFFERS: the Quorum accepted ${accepted}, and this node computed ${root}`)
+      } else if (accepted !== undefined || (await isValid(root))) {
+        await settle(epoch, 'CLAIM_ACCEPTED', `claim accepted (${root})`)
+      }
       continue
     }
     if (await isValid(root)) {
@@ -92,7 +94,7 @@ export async function submitClaims({ state, public: chain, wallet, save, log, vo
 }
 
 /** The root a Quorum accepted for the epoch ending at `lastBlock`, if any. */
-async function acceptedRoot(chain: PublicClient, consensus: Address, application: Address, lastBlock: number): Promise<Hex | undefined> {
+export async function acceptedRoot(chain: PublicClient, consensus: Address, application: Address, lastBlock: number): Promise<Hex | undefined> {
   const events = await chain.getContractEvents({ address: consensus, abi: quorumAbi, eventName: 'ClaimAccepted', fromBlock: BigInt(lastBlock) })
   const mine = events.find((e) => e.args.appContract?.toLowerCase() === application.toLowerCase() && e.args.lastProcessedBlockNumber === BigInt(lastBlock))
   return mine?.args.outputsMerkleRoot

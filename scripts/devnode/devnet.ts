@@ -22,7 +22,7 @@ import { superviseBackend } from './supervise.ts'
 import { deployRollups } from './deploy.ts'
 import { computeTemplate, hostTemplateSystem, type TemplateSystem } from '../../image/template.ts'
 import { checkTreeAgainst } from '../../image/rootfs/build.ts'
-import { takeDevnet, type DevnetOwnership } from './ownership.ts'
+import { takeStateDir, type StateDirOwnership } from './ownership.ts'
 import { defaultExecutionLimits, DevNode, type ExecutionLimits } from './node.ts'
 import { rollupApi } from './rollup-api.ts'
 import { nodeApi } from './rpc.ts'
@@ -85,7 +85,7 @@ export const devnetExecutionLimits: Record<Machine, ExecutionLimits> = {
 }
 
 export { hostBackend, startBackend, type BackendCommand } from './children.ts'
-export { DevnetTakenError, ownerFileName } from './ownership.ts'
+export { StateDirTakenError, ownerFileName } from './ownership.ts'
 
 export type Devnet = {
   chainUrl: string
@@ -174,13 +174,13 @@ async function devnetPage(chainUrl: string, deployment: DeploymentRecord) {
 }
 
 /**
- * Starts a devnet on `options.dir`, or throws DevnetTakenError if another one holds it. What a
+ * Starts a devnet on `options.dir`, or throws StateDirTakenError if another one holds it. What a
  * devnet that died there left running is stopped first (and logged).
  */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const log = options.log ?? (() => {})
   await mkdir(options.dir, { recursive: true })
-  const ownership = await takeDevnet(options.dir, log)
+  const ownership = await takeStateDir(options.dir, log)
   let anvil: Anvil | undefined
   try {
     const pick = async (port: number | undefined, fallback: number) => (port === 0 ? freePort() : (port ?? fallback))
@@ -199,7 +199,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
 async function runDevnet(
   options: DevnetOptions,
-  ownership: DevnetOwnership,
+  ownership: StateDirOwnership,
   anvil: Anvil,
   ports: { rollup: number; node: number },
   log: (line: string) => void,
@@ -237,18 +237,7 @@ async function runDevnet(
     command,
     log,
     label: 'devnet',
-    started: async (child, url) => {
-      if (child.pid === undefined) return
-      const pid = child.pid
-      const added = await ownership.addChild({ role: 'backend', pid, command: [command.file, ...command.args].join(' '), rollupUrl: url }).catch((error: unknown) => {
-        log(`devnet: could not record the back end in ${ownership.path}: ${String(error)}`)
-        return false
-      })
-      if (!added) return
-      const remove = () => void ownership.removeChild(pid).catch((error: unknown) => log(`devnet: ${String(error)}`))
-      if (child.exitCode !== null || child.signalCode !== null) remove()
-      else child.once('exit', remove)
-    },
+    started: (child, url) => ownership.track(child, { role: 'backend', command: [command.file, ...command.args].join(' '), rollupUrl: url }),
   })
   const startNode = async () => {
     node = await DevNode.open({

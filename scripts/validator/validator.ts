@@ -20,9 +20,11 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { quorumAbi } from '../../contracts-client/abi/rollups.ts'
 import { CartenixError } from '../../dapp/lib/errors.ts'
 import { repoRoot } from '../../dapp/lib/paths.ts'
-import { computeTemplate, type TemplateSystem } from '../../image/template.ts'
+import { computeTemplate, type Template, type TemplateSystem } from '../../image/template.ts'
 import { devnetExecutionLimits, freePort } from '../devnode/devnet.ts'
+import { acceptedRoot } from '../devnode/claims.ts'
 import { DevNode } from '../devnode/node.ts'
+import { takeStateDir, type StateDirOwnership } from '../devnode/ownership.ts'
 import { rollupApi } from '../devnode/rollup-api.ts'
 import { superviseBackend } from '../devnode/supervise.ts'
 import { deploymentOf, readApplication } from '../replay/chain.ts'
@@ -38,7 +40,7 @@ export type ValidatorEvent =
   | { event: 'input'; index: number; status: string }
   | { event: 'vote'; epoch: number; lastBlock: number; root: Hex; transaction: Hex }
   | { event: 'accepted'; epoch: number; root: Hex }
-  | { event: 'differs'; epoch: number; ours: Hex; message: string }
+  | { event: 'differs'; epoch: number; ours: Hex; accepted: Hex | null; message: string }
 
 /** An event in one line, for a terminal. */
 export function describeValidatorEvent(event: ValidatorEvent): string {
@@ -79,8 +81,6 @@ const listen = (app: { fetch: (request: Request) => Response | Promise<Response>
   })
 
 export async function startValidator(options: ValidatorOptions): Promise<Validator> {
-  const log = options.log ?? (() => {})
-  const emit = options.onEvent ?? (() => {})
   const root = options.root ?? repoRoot
   const publicClient = createPublicClient({ transport: http(options.chainUrl) })
   const facts = await readApplication(publicClient, options.application)
@@ -92,6 +92,25 @@ export async function startValidator(options: ValidatorOptions): Promise<Validat
   if (id === 0) throw new NotAValidatorError(`${me} is not a validator of the Quorum ${facts.consensus} (its validators: ${facts.validators.join(', ')})`)
 
   await mkdir(options.stateDir, { recursive: true })
+  // One validator per state directory; what a validator killed outright left running (its back
+  // end's nix-store and build) is stopped before this one starts.
+  const ownership = await takeStateDir(options.stateDir, options.log, 'validator')
+  try {
+    return await run(options, { me, id, facts, template, root, ownership })
+  } catch (error) {
+    await ownership.release()
+    throw error
+  }
+}
+
+async function run(
+  options: ValidatorOptions,
+  context: { me: Address; id: number; facts: Awaited<ReturnType<typeof readApplication>>; template: Template; root: string; ownership: StateDirOwnership },
+): Promise<Validator> {
+  const { me, id, facts, template, root, ownership } = context
+  const publicClient = createPublicClient({ transport: http(options.chainUrl) })
+  const log = options.log ?? (() => {})
+  const emit = options.onEvent ?? (() => {})
   const { command, env } = await ownMachine({ root, workDir: options.stateDir, system: options.system, template, progress: (p) => p.kind === 'setup' && log(`validator: ${p.message}`) })
   const limits = devnetExecutionLimits[options.system === 'riscv64-linux' ? 'riscv64' : 'host']
   const port = await freePort()
@@ -108,6 +127,7 @@ export async function startValidator(options: ValidatorOptions): Promise<Validat
     command,
     log,
     label: 'validator',
+    started: (child, url) => ownership.track(child, { role: 'backend', command: [command.file, ...command.args].join(' '), rollupUrl: url }),
   })
   const node: DevNode = await DevNode.open({
     statePath: join(options.stateDir, 'node-state.json'),
@@ -147,7 +167,11 @@ export async function startValidator(options: ValidatorOptions): Promise<Validat
       seen.set(`epoch ${epoch.index}`, epoch.status)
       if (epoch.status === 'CLAIM_ACCEPTED') emit({ event: 'accepted', epoch: epoch.index, root: ours })
       if (epoch.status === 'CLAIM_REJECTED') {
-        emit({ event: 'differs', epoch: epoch.index, ours, message: `THE QUORUM ACCEPTED ANOTHER ROOT for epoch ${epoch.index} than this validator computed (${ours})` })
+        const index = epoch.index
+        void acceptedRoot(publicClient, facts.consensus, facts.application, epoch.lastBlock).then(
+          (accepted) => emit({ event: 'differs', epoch: index, ours, accepted: accepted ?? null, message: `THE QUORUM ACCEPTED ANOTHER ROOT for epoch ${index}: ${accepted ?? '(not found)'}, and this validator computed ${ours}` }),
+          (error: unknown) => emit({ event: 'differs', epoch: index, ours, accepted: null, message: `THE QUORUM ACCEPTED ANOTHER ROOT for epoch ${index} than this validator computed (${ours}); reading which failed: ${String(error)}` }),
+        )
       }
     }
   }
@@ -162,6 +186,7 @@ export async function startValidator(options: ValidatorOptions): Promise<Validat
       await backends.stop()
       await node.stop()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await ownership.release()
     },
   }
 }

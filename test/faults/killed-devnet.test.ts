@@ -20,7 +20,7 @@ import { repoRoot } from '../../dapp/lib/paths.ts'
 import { deleteFromStore, outputsOf } from '../../scripts/bench/store.ts'
 import { anvilPollingInterval, devUserKey } from '../../scripts/devnode/anvil.ts'
 import { freePort, startDevnet, type Devnet } from '../../scripts/devnode/devnet.ts'
-import { DevnetTakenError, takeDevnet, ownerFileName, ownerRecord, type OwnerRecord } from '../../scripts/devnode/ownership.ts'
+import { StateDirTakenError, takeStateDir, ownerFileName, ownerRecord, type OwnerRecord } from '../../scripts/devnode/ownership.ts'
 import { isAlive, listProcesses, processInfo, spawnTied, survivorsOf, type ProcessInfo } from '../../image/host/processes.ts'
 import { CommandFailedError, exec } from '../../dapp/lib/exec.ts'
 import { advanceRequest } from '../../dapp/protocol/rollupHttp.ts'
@@ -160,7 +160,7 @@ describe('a devnet killed with SIGKILL mid-build', () => {
     expect((refused as CommandFailedError).stderr).toContain(`in use by the devnet with pid ${second.pid}`)
     expect((refused as CommandFailedError).stderr).toContain(`kill ${second.pid}`)
     const inProcess = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, backend: false }).then(() => undefined, (error: unknown) => error)
-    expect(inProcess).toBeInstanceOf(DevnetTakenError)
+    expect(inProcess).toBeInstanceOf(StateDirTakenError)
     expect(inProcess).toMatchObject({ holder: { pid: second.pid, ports } })
 
     second.child.kill('SIGTERM')
@@ -188,7 +188,7 @@ describe('a devnet killed with SIGKILL mid-build', () => {
       // The recorded pid was reused by the bystander: same number, later start time.
       await writeFile(join(dir, ownerFileName), JSON.stringify(record(info.startTime - 1)))
       const log: string[] = []
-      const lock = await takeDevnet(dir, (line) => log.push(line))
+      const lock = await takeStateDir(dir, (line) => log.push(line))
       expect(await isAlive(info)).toBe(true)
       expect(log).toEqual([`devnet: ${dir} was held by the devnet with pid ${info.pid}, which is gone; none of its processes was still running`])
       expect((await readLock(dir)).pid).toBe(process.pid)
@@ -196,8 +196,8 @@ describe('a devnet killed with SIGKILL mid-build', () => {
 
       // The same pid with its own start time is the holder, alive: refused, and nothing is stopped.
       await writeFile(join(dir, ownerFileName), JSON.stringify(record(info.startTime)))
-      const refused = await takeDevnet(dir).then(() => undefined, (error: unknown) => error)
-      expect(refused).toBeInstanceOf(DevnetTakenError)
+      const refused = await takeStateDir(dir).then(() => undefined, (error: unknown) => error)
+      expect(refused).toBeInstanceOf(StateDirTakenError)
       expect((refused as Error).message).toContain(`in use by the devnet with pid ${info.pid}`)
       expect(await isAlive(info)).toBe(true)
     } finally {
