@@ -15,17 +15,31 @@ import { createNodeClient, requestBuild, validateNotice, waitForProof, waitForRe
 import { inputStatusLine, progress, toJson } from './cli/render.ts'
 import { hexToNarHash } from '../dapp/protocol/narHash.ts'
 import { anvilPollingInterval, devUserKey } from './devnode/anvil.ts'
-import { startDevnet, type Devnet } from './devnode/devnet.ts'
+import { quorumAbi } from '../contracts-client/abi/rollups.ts'
+import type { Devnet } from './devnode/devnet.ts'
+import { devQuorumKeys, startDevnetOn } from './validator/devnet.ts'
+import { describeValidatorEvent } from './validator/validator.ts'
 
-const usage = `usage: npm start [-- --attr NAME] [--machine host|riscv64] [--json]
+const usage = `usage: npm start [-- --attr NAME] [--machine host|riscv64] [--consensus authority|quorum] [--validators N] [--json]
   --attr NAME        the package set's attribute to build (default hello)
   --machine host     the back end as a process here (default); riscv64: in the VM (run \`npm run image\` first)
+  --consensus quorum a Quorum of N validators (--validators, 1 to 3, default 3), each re-executing
+                     with a Nix store of its own, in place of the Authority; the dev node only reads
   --json             one JSON object on stdout
 A devnet in a temporary directory, removed afterwards; nothing else is kept.`
 
 const { values } = (() => {
   try {
-    return parseArgs({ options: { json: { type: 'boolean', default: false }, attr: { type: 'string', default: 'hello' }, machine: { type: 'string', default: 'host' }, help: { type: 'boolean', short: 'h', default: false } } })
+    return parseArgs({
+      options: {
+        json: { type: 'boolean', default: false },
+        attr: { type: 'string', default: 'hello' },
+        machine: { type: 'string', default: 'host' },
+        consensus: { type: 'string', default: 'authority' },
+        validators: { type: 'string', default: '3' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
   } catch (error) {
     console.error(`npm start: ${(error as Error).message}\n${usage}`)
     process.exit(2)
@@ -40,6 +54,16 @@ if (values.machine !== 'host' && values.machine !== 'riscv64') {
   process.exit(2)
 }
 const machine = values.machine
+if (values.consensus !== 'authority' && values.consensus !== 'quorum') {
+  console.error('npm start: --consensus is authority (the default) or quorum')
+  process.exit(2)
+}
+const consensus = values.consensus
+const validatorCount = Number(values.validators)
+if (!Number.isInteger(validatorCount) || validatorCount < 1 || validatorCount > devQuorumKeys.length) {
+  console.error(`npm start: --validators is 1 to ${devQuorumKeys.length} (anvil's accounts 0, 2 and 3)`)
+  process.exit(2)
+}
 const say = (line: string) => {
   if (!values.json) console.error(line)
 }
@@ -53,8 +77,18 @@ const cleanUp = async () => {
 process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
 
 try {
-  say('starting anvil, deploying the Cartesi Rollups v2.2.0 contracts, starting the dev node and the back end…')
-  devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, machine, log: machine === 'riscv64' ? (line) => say(line) : () => {} })
+  say(`starting anvil, deploying the Cartesi Rollups v2.2.0 contracts, starting the dev node and the back end${consensus === 'quorum' ? ` and ${validatorCount} validator(s)` : ''}…`)
+  devnet = await startDevnetOn({
+    dir,
+    chainPort: 0,
+    rollupPort: 0,
+    nodePort: 0,
+    machine,
+    consensus,
+    validators: validatorCount,
+    onValidatorEvent: (i, event) => event.event === 'vote' && say(`validator ${i}: ${describeValidatorEvent(event)}`),
+    log: machine === 'riscv64' ? (line) => say(line) : () => {},
+  })
   const application = devnet.deployment.application
   const walletClient = createWalletClient({ chain: anvil, transport: http(devnet.chainUrl), account: privateKeyToAccount(devUserKey), pollingInterval: anvilPollingInterval })
   const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
@@ -68,6 +102,8 @@ try {
   indicator.update('waiting for the claim')
   const proven = await waitForProof(node, { application, outputIndex: notice.index }).finally(() => indicator.done())
   const validation = await validateNotice(devnet.publicClient(), { application, output: proven })
+  const { consensus: consensusAddress, consensusType, validators } = devnet.deployment
+  const votes = consensusType === 'QUORUM' ? await votesFor(devnet, proven.epochIndex) : undefined
 
   const result = notice.result
   const summary = {
@@ -80,6 +116,7 @@ try {
     validatedOnChain: validation.valid,
     ...(validation.valid ? {} : { reason: validation.reason }),
     application,
+    consensus: { type: consensusType, address: consensusAddress, validators, ...(votes === undefined ? {} : { votesForTheRoot: votes }) },
     templateHash: devnet.deployment.templateHash,
     chainUrl: devnet.chainUrl,
   }
@@ -96,6 +133,11 @@ try {
       console.log(`NAR size      ${output.narSize} bytes`)
     }
     console.log(
+      votes === undefined
+        ? `consensus     Authority ${consensusAddress}`
+        : `consensus     Quorum ${consensusAddress}: ${votes} of its ${validators.length} validators voted the accepted root`,
+    )
+    console.log(
       validation.valid
         ? `on-chain      validated: Application.validateOutput accepted output ${notice.index} against the claim of epoch ${proven.epochIndex}`
         : `on-chain      NOT validated: ${validation.reason}`,
@@ -107,4 +149,16 @@ try {
   process.exitCode = 1
 } finally {
   await cleanUp()
+}
+
+/** How many of the Quorum's validators voted the root it accepted for the epoch. */
+async function votesFor(devnet: Devnet, epochIndex: bigint): Promise<number> {
+  const { epochLength, application, consensus } = devnet.deployment
+  const lastBlock = (epochIndex + 1n) * BigInt(epochLength) - 1n
+  const publicClient = devnet.publicClient()
+  const events = await publicClient.getContractEvents({ address: consensus, abi: quorumAbi, eventName: 'ClaimAccepted', args: { appContract: application }, fromBlock: lastBlock })
+  const accepted = events.find((e) => e.args.lastProcessedBlockNumber === lastBlock)
+  if (!accepted?.args.outputsMerkleRoot) return 0
+  const votes = await publicClient.readContract({ address: consensus, abi: quorumAbi, functionName: 'numOfValidatorsInFavorOf', args: [application, lastBlock, accepted.args.outputsMerkleRoot] })
+  return Number(votes)
 }

@@ -1,6 +1,7 @@
 /**
- * A throwaway devnet for the bench: the project's own startDevnet on free loopback ports, in a
- * temporary directory that is removed afterwards, plus the clients the bench talks through.
+ * A throwaway devnet for the bench: the project's own devnet (on an Authority, or on a Quorum with
+ * its validators) on free loopback ports, in a temporary directory that is removed afterwards,
+ * plus the clients the bench talks through.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,10 +14,11 @@ import {
   type BuildRequestInput, type NodeClient, type RequestBuildReturnType, type WaitForResultReturnType,
 } from '../../contracts-client/index.ts'
 import { anvilPollingInterval } from '../devnode/anvil.ts'
-import { startDevnet, type Devnet, type Machine } from '../devnode/devnet.ts'
+import type { Machine } from '../devnode/devnet.ts'
+import { startDevnetOn, type ConsensusOptions, type DevnetWithValidators } from '../validator/devnet.ts'
 
 export type BenchChain = {
-  devnet: Devnet
+  devnet: DevnetWithValidators
   wallet: WalletClient<Transport, Chain, Account>
   node: NodeClient
   /** InputBox.addInput through the client library; resolves once the receipt is back. */
@@ -45,7 +47,7 @@ export type BenchChainOptions = {
   backendEnv?: NodeJS.ProcessEnv
   /** Sees every log line of the devnet as it comes (the bench times some of them). */
   onLog?: (line: string) => void
-}
+} & ConsensusOptions
 
 export async function startBenchChain(options: BenchChainOptions): Promise<BenchChain> {
   const dir = await mkdtemp(join(tmpdir(), 'cartenix-bench-'))
@@ -55,9 +57,10 @@ export async function startBenchChain(options: BenchChainOptions): Promise<Bench
     lines.push(line)
     if (lines.length > keptLogLines) lines.shift()
   }
-  let devnet: Devnet
+  let devnet: DevnetWithValidators
   try {
-    devnet = await startDevnet({ dir, chainPort: 0, rollupPort: 0, nodePort: 0, backend: options.backend, machine: options.machine, backendEnv: options.backendEnv, log })
+    const { onLog: _onLog, ...devnetOptions } = options
+    devnet = await startDevnetOn({ ...devnetOptions, dir, chainPort: 0, rollupPort: 0, nodePort: 0, log })
   } catch (error) {
     await rm(dir, { recursive: true, force: true })
     throw error

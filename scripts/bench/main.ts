@@ -19,6 +19,7 @@ import { benchMerkle } from './merkle.ts'
 import { describeNeighbours, watchNeighbours } from './neighbours.ts'
 import { benchOverhead } from './overhead.ts'
 import { failedSection, renderTable, sectionNames, sections, writeJson, type SectionName, type SectionResult } from './report.ts'
+import { benchQuorum } from './quorum.ts'
 import { benchRiscv, riscvWays, type RiscvWay } from './riscv.ts'
 import { benchSizes } from './sizes.ts'
 import { benchUpload } from './upload.ts'
@@ -34,6 +35,7 @@ const defaults = {
   narinfos: '100',
   cacheRounds: '3',
   uploadMiB: '1',
+  epochs: '10',
   out: join(repoRoot, '.cartenix', 'bench', 'results.json'),
 }
 
@@ -57,6 +59,7 @@ Options:
   --narinfos N            binary-cache: warm narinfo requests (default ${defaults.narinfos})
   --cache-rounds N        binary-cache: rounds of nix copy (default ${defaults.cacheRounds})
   --upload-mib N          upload: MiB uploaded (default ${defaults.uploadMiB})
+  --epochs N              quorum: inputs, one epoch each, for each consensus (default ${defaults.epochs})
   --out FILE              where the figures go (default ${defaults.out})
   -h, --help              this text
 `
@@ -82,6 +85,7 @@ const parsed = (() => {
         narinfos: { type: 'string', default: defaults.narinfos },
         'cache-rounds': { type: 'string', default: defaults.cacheRounds },
         'upload-mib': { type: 'string', default: defaults.uploadMiB },
+        epochs: { type: 'string', default: defaults.epochs },
         out: { type: 'string', default: defaults.out },
       },
     })
@@ -115,6 +119,7 @@ const inputs = positive('inputs', values.inputs, 10_000)
 const narinfos = positive('narinfos', values.narinfos, 10_000)
 const cacheRounds = positive('cache-rounds', values['cache-rounds'], 20)
 const uploadMiB = positive('upload-mib', values['upload-mib'], 64)
+const epochs = positive('epochs', values.epochs, 100)
 const merkleSizes = (values.merkle ?? '').split(',').map((n) => positive('merkle', n, 1_000_000))
 const outPath = values.out ?? ''
 const ways = (values.riscv64 ?? '').split(',').filter(Boolean) as RiscvWay[]
@@ -203,6 +208,8 @@ if (only.has('latency')) {
     return result
   })
 }
+
+if (only.has('quorum')) results.quorum = await section('quorum', 'consensus', () => benchQuorum(epochs, log))
 
 // Last: after the overhead section the unpacked seed of the current package set is surely in the store.
 if (only.has('sizes')) results.sizes = await section('sizes', 'sizes', benchSizes)

@@ -20,6 +20,7 @@ export const sections = {
   sizes: 'what the machine carries: the seed, the sources, the root file system, the image',
   'binary-cache': '`cartenix cache`: narinfo latency, nix copy against a plain file:// cache',
   upload: 'sources through the rollup: inputs, gas and wall time per MiB uploaded',
+  quorum: 'a Quorum of three against the Authority, per input; a validator catching up from nothing',
 } as const satisfies Record<string, string>
 export type SectionName = keyof typeof sections
 export const sectionNames = Object.keys(sections) as SectionName[]

@@ -10,11 +10,13 @@ import { inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
 import { nodeMethods, rpcAnswer, type NodeMethod, type NodeParams, type NodeResult } from '../../dapp/protocol/nodeApi.ts'
 import { decodeReport } from '../../dapp/protocol/reports.ts'
 import { anvilPollingInterval, devUserKey } from '../../scripts/devnode/anvil.ts'
-import { startDevnet, type Devnet, type DevnetOptions } from '../../scripts/devnode/devnet.ts'
+import type { Devnet, DevnetOptions } from '../../scripts/devnode/devnet.ts'
+import { startDevnetOn, type ConsensusOptions, type DevnetWithValidators } from '../../scripts/validator/devnet.ts'
 
-export async function startTestDevnet(options: Partial<DevnetOptions> = {}): Promise<Devnet> {
+/** A devnet on free ports in a temporary directory; `consensus: 'quorum'` runs its validators too. */
+export async function startTestDevnet(options: Partial<DevnetOptions> & ConsensusOptions = {}): Promise<DevnetWithValidators> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'cartenix-devnet-')))
-  return startDevnet({ chainPort: 0, rollupPort: 0, nodePort: 0, ...options, dir })
+  return startDevnetOn({ chainPort: 0, rollupPort: 0, nodePort: 0, ...options, dir })
 }
 
 export function clients(devnet: Devnet) {

@@ -1,10 +1,7 @@
 import { parseArgs } from 'node:util'
-import { join } from 'node:path'
-import { privateKeyToAccount } from 'viem/accounts'
-import { hostTemplateSystem } from '../../../image/template.ts'
-import { devAccountKey, devValidatorKeys } from '../../devnode/anvil.ts'
-import { defaultDevnetDir, startDevnet } from '../../devnode/devnet.ts'
-import { describeValidatorEvent, startValidator, type Validator } from '../../validator/validator.ts'
+import { defaultDevnetDir } from '../../devnode/devnet.ts'
+import { ConsensusMismatchError, devQuorumKeys, startDevnetOn } from '../../validator/devnet.ts'
+import { describeValidatorEvent } from '../../validator/validator.ts'
 import { toJson } from '../render.ts'
 import { UsageError } from '../usage.ts'
 
@@ -39,37 +36,22 @@ export async function devnetCommand(argv: string[]): Promise<number> {
   if (values.machine !== 'host' && values.machine !== 'riscv64') throw new UsageError('--machine is host or riscv64')
   if (values.consensus !== 'authority' && values.consensus !== 'quorum') throw new UsageError('--consensus is authority or quorum')
   const count = Number(values.validators)
-  const keys = [devAccountKey, ...devValidatorKeys]
-  if (!Number.isInteger(count) || count < 1 || count > keys.length) throw new UsageError(`--validators is 1 to ${keys.length} (anvil's accounts 0, 2 and 3)`)
-  const quorum = values.consensus === 'quorum' ? keys.slice(0, count) : undefined
+  if (!Number.isInteger(count) || count < 1 || count > devQuorumKeys.length) throw new UsageError(`--validators is 1 to ${devQuorumKeys.length} (anvil's accounts 0, 2 and 3)`)
   const log = (line: string) => console.error(line)
-  const devnet = await startDevnet({
+  const devnet = await startDevnetOn({
     dir: values.dir,
     epochLength: Number(values['epoch-length']),
     backend: !values['no-backend'],
     page: !values['no-page'],
     machine: values.machine,
-    ...(quorum ? { quorumValidators: quorum.map((key) => privateKeyToAccount(key).address), vote: false } : {}),
+    consensus: values.consensus,
+    validators: count,
+    onValidatorEvent: (i, event) => log(`validator ${i}: ${describeValidatorEvent(event)}`),
     log,
+  }).catch((error: unknown) => {
+    throw error instanceof ConsensusMismatchError ? new UsageError(error.message) : error
   })
-  const validators: Validator[] = []
   try {
-    const deployed = devnet.deployment.consensusType === 'QUORUM' ? 'quorum' : 'authority'
-    if (deployed !== values.consensus) throw new UsageError(`the devnet in ${values.dir} was deployed with ${deployed === 'quorum' ? 'a Quorum' : 'an Authority'}: delete it (or pass another --dir) for a new chain with --consensus ${values.consensus}`)
-    for (const [i, key] of (quorum ?? []).entries()) {
-      validators.push(
-        await startValidator({
-          chainUrl: devnet.chainUrl,
-          application: devnet.deployment.application,
-          privateKey: key,
-          stateDir: join(values.dir, `validator-${i + 1}`),
-          system: values.machine === 'riscv64' ? 'riscv64-linux' : hostTemplateSystem(),
-          etherPortal: devnet.deployment.etherPortal,
-          onEvent: (event) => log(`validator ${i + 1}: ${describeValidatorEvent(event)}`),
-          log: (line) => log(`validator ${i + 1}: ${line}`),
-        }),
-      )
-    }
     const summary = { ...(devnet.pageUrl ? { pageUrl: devnet.pageUrl } : {}), chainUrl: devnet.chainUrl, rollupUrl: devnet.rollupUrl, nodeUrl: devnet.nodeUrl, ...devnet.deployment }
     console.log(values.json ? toJson(summary) : Object.entries(summary).map(([k, v]) => `${k.padEnd(16)} ${v}`).join('\n'))
     await new Promise<void>((resolve) => {
@@ -77,7 +59,6 @@ export async function devnetCommand(argv: string[]): Promise<number> {
       process.once('SIGTERM', resolve)
     })
   } finally {
-    for (const validator of validators) await validator.stop()
     await devnet.stop()
   }
   return 0
