@@ -3,7 +3,8 @@
  * consensus, the consensus's epoch length and claims, and the inputs from InputAdded events.
  */
 import { decodeFunctionData, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem'
-import { applicationAbi, authorityAbi, dataAvailabilityAbi, inputBoxAbi, quorumAbi } from '../../contracts-client/abi/rollups.ts'
+import { applicationAbi, dataAvailabilityAbi, inputBoxAbi } from '../../contracts-client/abi/rollups.ts'
+import { listClaims, readConsensus } from '../../contracts-client/actions/listClaims.ts'
 import type { DeploymentRecord } from '../devnode/state.ts'
 
 export type ApplicationFacts = {
@@ -24,23 +25,21 @@ export async function readApplication(client: PublicClient, application: Address
   const app = { address: application, abi: applicationAbi } as const
   const [templateHash, consensus, deploymentBlock, dataAvailability, chainId] = await Promise.all([
     client.readContract({ ...app, functionName: 'getTemplateHash' }),
-    client.readContract({ ...app, functionName: 'getOutputsMerkleRootValidator' }),
+    readConsensus(client, { application }),
     client.readContract({ ...app, functionName: 'getDeploymentBlockNumber' }),
     client.readContract({ ...app, functionName: 'getDataAvailability' }),
     client.getChainId(),
   ])
   const { functionName, args } = decodeFunctionData({ abi: dataAvailabilityAbi, data: dataAvailability })
   if (functionName !== 'InputBox') throw new Error(`The application's data availability is ${functionName}, not InputBox: replay reads inputs from an InputBox only`)
-  const epochLength = await client.readContract({ address: consensus, abi: authorityAbi, functionName: 'getEpochLength' })
-  const validators = await readValidators(client, consensus)
   return {
     application,
     chainId,
     templateHash,
-    consensus,
-    consensusType: validators === undefined ? 'AUTHORITY' : 'QUORUM',
-    validators: validators ?? [],
-    epochLength: Number(epochLength),
+    consensus: consensus.address,
+    consensusType: consensus.type,
+    validators: consensus.validators,
+    epochLength: Number(consensus.epochLength),
     deploymentBlock: Number(deploymentBlock),
     inputBox: args[0],
   }
@@ -62,13 +61,6 @@ export function deploymentOf(facts: ApplicationFacts, etherPortal: Address | und
   }
 }
 
-/** A Quorum's validators by id, or undefined when the consensus is not a Quorum (it has no numOfValidators). */
-export async function readValidators(client: PublicClient, consensus: Address): Promise<Address[] | undefined> {
-  const count = await client.readContract({ address: consensus, abi: quorumAbi, functionName: 'numOfValidators' }).catch(() => undefined)
-  if (count === undefined) return undefined
-  return Promise.all(Array.from({ length: Number(count) }, (_, i) => client.readContract({ address: consensus, abi: quorumAbi, functionName: 'validatorById', args: [BigInt(i + 1)] })))
-}
-
 export type Claim = {
   epochIndex: number
   lastProcessedBlockNumber: number
@@ -78,29 +70,11 @@ export type Claim = {
   transactionHash: Hex
 }
 
-/** Every claim submitted for the application up to `toBlock`, in chain order, marked accepted or not. */
+/** Every claim submitted for the application up to `toBlock`, in chain order, marked accepted or not (listClaims, in numbers). */
 export async function readClaims(client: PublicClient, facts: ApplicationFacts, toBlock: bigint): Promise<Claim[]> {
-  const logs = await client.getLogs({ address: facts.consensus, fromBlock: BigInt(facts.deploymentBlock), toBlock })
-  const submitted = parseEventLogs({ abi: authorityAbi, logs, eventName: 'ClaimSubmitted' })
-  const accepted = parseEventLogs({ abi: authorityAbi, logs, eventName: 'ClaimAccepted' })
-  const key = (block: bigint, root: Hex) => `${block}:${root.toLowerCase()}`
-  const acceptedKeys = new Set(
-    accepted
-      .map((log) => log.args as { appContract: Address; lastProcessedBlockNumber: bigint; outputsMerkleRoot: Hex })
-      .filter((args) => args.appContract.toLowerCase() === facts.application.toLowerCase())
-      .map((args) => key(args.lastProcessedBlockNumber, args.outputsMerkleRoot)),
-  )
-  return submitted
-    .map((log) => ({ log, args: log.args as { submitter: Address; appContract: Address; lastProcessedBlockNumber: bigint; outputsMerkleRoot: Hex } }))
-    .filter(({ args }) => args.appContract.toLowerCase() === facts.application.toLowerCase())
-    .map(({ log, args }) => ({
-      epochIndex: Math.floor(Number(args.lastProcessedBlockNumber) / facts.epochLength),
-      lastProcessedBlockNumber: Number(args.lastProcessedBlockNumber),
-      outputsMerkleRoot: args.outputsMerkleRoot,
-      submitter: args.submitter,
-      accepted: acceptedKeys.has(key(args.lastProcessedBlockNumber, args.outputsMerkleRoot)),
-      transactionHash: log.transactionHash,
-    }))
+  const consensus = { address: facts.consensus, type: facts.consensusType, validators: facts.validators, epochLength: BigInt(facts.epochLength) }
+  const claims = await listClaims(client, { application: facts.application, consensus, fromBlock: BigInt(facts.deploymentBlock), toBlock })
+  return claims.map((claim) => ({ ...claim, epochIndex: Number(claim.epochIndex), lastProcessedBlockNumber: Number(claim.lastProcessedBlockNumber) }))
 }
 
 export type ChainInput = { index: number; blockNumber: number; rawData: Hex; transactionHash: Hex }

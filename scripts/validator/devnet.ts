@@ -54,8 +54,10 @@ export async function startDevnetOn(options: DevnetOptions & ConsensusOptions): 
   }
   try {
     const deployed: Consensus = devnet.deployment.consensusType === 'QUORUM' ? 'quorum' : 'authority'
-    if (deployed !== consensus) {
-      throw new ConsensusMismatchError(`The devnet in ${options.dir} was deployed with ${deployed === 'quorum' ? 'a Quorum' : 'an Authority'}: delete it (or use another directory) for a new chain with the consensus ${consensus}`)
+    // A Quorum of given addresses (quorumValidators, the node voting as one) is a Quorum too.
+    const wanted: Consensus = devnetOptions.quorumValidators ? 'quorum' : consensus
+    if (deployed !== wanted) {
+      throw new ConsensusMismatchError(`The devnet in ${options.dir} was deployed with ${deployed === 'quorum' ? 'a Quorum' : 'an Authority'}: delete it (or use another directory) for a new chain with the consensus ${wanted}`)
     }
     for (const [i, key] of keys.entries()) {
       validators.push(

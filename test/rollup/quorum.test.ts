@@ -2,9 +2,10 @@
  * A devnet on the 2.2.0 Quorum of three validators (anvil's accounts 0, 2 and 3), with the dev
  * node voting as the first: a root is accepted once two of three submitted it, a forged root
  * one liar submits is not, and two liars together get theirs accepted (the trust model), which
- * the node then names; replay names the liar among the votes. The other validators' votes are
- * sent by hand here.
+ * the node then names; replay names the liar among the votes, and `cartenix outputs` shows it
+ * beside the accepted root. The other validators' votes are sent by hand here.
  */
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWalletClient, http, keccak256, toHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -13,9 +14,12 @@ import { quorumAbi } from '../../contracts-client/abi/rollups.ts'
 import { createNodeClient, validateNotice, waitForResult } from '../../contracts-client/index.ts'
 import { devAccountKey, devValidatorKeys } from '../../scripts/devnode/anvil.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
+import { exec } from '../../dapp/lib/exec.ts'
+import { repoRoot } from '../../dapp/lib/paths.ts'
 import { replay } from '../../scripts/replay/replay.ts'
 import { addInput, clients, rpc, rpcWire, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 
+const cli = join(repoRoot, 'bin/cartenix.js')
 const owner = privateKeyToAccount(devAccountKey)
 const [second, third] = devValidatorKeys.map((key) => privateKeyToAccount(key)) as [ReturnType<typeof privateKeyToAccount>, ReturnType<typeof privateKeyToAccount>]
 let devnet: Devnet
@@ -82,6 +86,28 @@ describe('a devnet on a Quorum of three', () => {
       [third.address, true],
     ])
     expect(report.agrees).toBe(false)
+
+    // `cartenix outputs` reads the votes from the chain: the liar's stands out, in JSON and in words.
+    const flags = ['--rpc-url', devnet.chainUrl, '--node-url', devnet.nodeUrl, '--application', devnet.deployment.application]
+    const { stdout: json } = await exec(process.execPath, [cli, 'outputs', '--input', String(index), '--json', ...flags])
+    const listed = JSON.parse(json) as { outputs: { index: string }[]; epochs: { epochIndex: string; acceptedRoot: string; votes: { submitter: string; root: string; agreesWithAccepted: boolean }[] }[] }
+    expect(listed.outputs.map((o) => o.index)).toEqual([String(notice.index)])
+    expect(listed.epochs).toEqual([
+      {
+        epochIndex: String(input.epochIndex),
+        lastProcessedBlockNumber: String(lastBlock),
+        acceptedRoot: root,
+        votes: [
+          { submitter: owner.address, root, agreesWithAccepted: true, transactionHash: expect.any(String) },
+          { submitter: second.address, root: forged, agreesWithAccepted: false, transactionHash: expect.any(String) },
+          { submitter: third.address, root, agreesWithAccepted: true, transactionHash: expect.any(String) },
+        ],
+      },
+    ])
+    const { stdout: words } = await exec(process.execPath, [cli, 'outputs', '--input', String(index), ...flags])
+    expect(words).toContain(`epoch ${input.epochIndex}: accepted ${root}`)
+    expect(words).toContain(`${second.address} voted ${forged}  DIFFERS from the accepted root`)
+    expect(words).toContain(`${third.address} voted ${root}  agrees`)
   })
 
   it('two liars with the same forged root get it accepted (the trust model): the node marks its epoch CLAIM_REJECTED', async () => {

@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { bytesToHex, createWalletClient, http, type Address } from 'viem'
+import { bytesToHex, createWalletClient, http, keccak256, toHex, type Address, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
 import { chunkRange, encodeUploadChunk, maxChunkBytes } from '../../dapp/protocol/sourceUpload.ts'
+import { quorumAbi } from '../../contracts-client/abi/rollups.ts'
 import { deployRegistry } from '../../contracts-client/actions/deployRegistry.ts'
 import { getApplication } from '../../contracts-client/actions/getApplication.ts'
 import { inspectState } from '../../contracts-client/actions/inspectState.ts'
@@ -26,9 +28,10 @@ import { createNodeClient } from '../../contracts-client/node/client.ts'
 import { runNix } from '../../dapp/nix/env.ts'
 import { repoRoot } from '../../dapp/lib/paths.ts'
 import { fixedOutputPath, invalidPaths } from '../../dapp/nix/store.ts'
+import { devAccountKey, devValidatorKeys } from '../../scripts/devnode/anvil.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { exec } from '../../dapp/lib/exec.ts'
-import { addInput, clients, startTestDevnet, waitForInput } from '../harness/devnet.ts'
+import { addInput, clients, rpc, startTestDevnet, waitFor, waitForInput } from '../harness/devnet.ts'
 
 const chromiumPath = process.env.CARTENIX_CHROMIUM ?? '/usr/bin/chromium'
 const screenshots = join(repoRoot, '.cartenix', 'web-screenshots')
@@ -192,6 +195,16 @@ describe('the web page against a devnet', () => {
     expect(await text(page, '#inputs tbody tr td')).toBe('1')
     // hello's notice and voucher, the failed build's notice; the rejected input has none.
     expect(await text(page, '#outputs-pager')).toContain('of 3')
+    // The newest epoch, from the node and from the chain: the Authority's one claim, accepted.
+    const epoch = page.locator('#epochs tbody tr').first()
+    await epoch.waitFor()
+    expect(await epoch.locator('td').nth(1).textContent()).toBe('CLAIM_ACCEPTED')
+    const nodeRoot = await epoch.locator('.node-root').getAttribute('title')
+    expect(nodeRoot).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(await epoch.locator('.accepted-root').getAttribute('title')).toBe(nodeRoot)
+    expect(await epoch.locator('.vote .voter').getAttribute('title')).toBe(privateKeyToAccount(devAccountKey).address)
+    expect(await epoch.locator('.vote').textContent()).toContain('✓')
+    expect((await text(page, '#consensus')).toLowerCase()).toContain(`authority ${devnet.deployment.consensus}`.toLowerCase())
     await shoot(page, '9-browse')
     await page.click('#inputs tbody a')
     await page.waitForURL(/#\/input\/1$/)
@@ -336,6 +349,43 @@ describe('the client actions the page reads with', () => {
     expect(refused.status).toBe('Rejected')
     expect(refused.reports[0]?.report).toMatchObject({ type: 'rejected', reason: expect.stringContaining('not an inspect query') })
     await expect(inspectState({ ...inspect, url: 'http://127.0.0.1:9/inspect', query: { query: 'attributes' } })).rejects.toThrow(NodeUnreachableError)
+  })
+})
+
+describe('the web page against a devnet on a Quorum of three', () => {
+  it('shows each validator\'s vote beside the accepted root, and marks a liar\'s', async () => {
+    const [second, third] = devValidatorKeys.map((key) => privateKeyToAccount(key))
+    if (!second || !third) throw new Error('anvil gives two validator keys')
+    const owner = privateKeyToAccount(devAccountKey)
+    const quorum = await startTestDevnet({ page: true, quorumValidators: [owner.address, second.address, third.address] })
+    try {
+      const index = await addInput(quorum, JSON.stringify({ expr: `pkgs: derivation { name = "page-votes-${Date.now()}"; system = pkgs.seed.system; builder = "\${pkgs.seed}/usr/bin/bash"; args = [ "-c" "echo voted > $out" ]; }` }))
+      const input = await waitForInput(quorum, index)
+      // The dev node votes as the owner; the other two by hand: one lies, one agrees.
+      const submitted = await waitFor('the node\'s vote', async () => {
+        const { data } = await rpc(quorum, 'cartesi_getEpoch', { epoch_index: toHex(input.epochIndex) })
+        return data.status === 'CLAIM_SUBMITTED' ? data : undefined
+      }, 120_000)
+      const forged = keccak256(toHex('a liar in the page'))
+      for (const [account, root] of [[second, forged], [third, submitted.claimHash]] as const) {
+        const wallet = createWalletClient({ chain: anvil, transport: http(quorum.chainUrl), account })
+        const hash = await wallet.writeContract({ address: quorum.deployment.consensus, abi: quorumAbi, functionName: 'submitClaim', args: [quorum.deployment.application, submitted.lastBlock, root as Hex] })
+        await clients(quorum).publicClient.waitForTransactionReceipt({ hash })
+      }
+      const page = await open(`${quorum.pageUrl}#/`)
+      const row = page.locator(`#epochs tbody tr[data-epoch="${input.epochIndex}"]`)
+      await row.waitFor()
+      expect((await text(page, '#consensus')).toLowerCase()).toContain(`quorum of 3 validators ${quorum.deployment.consensus}`.toLowerCase())
+      expect(await row.locator('.accepted-root').getAttribute('title')).toBe(submitted.claimHash)
+      expect(await row.locator('.vote .voter').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('title')))).toEqual([owner.address, second.address, third.address])
+      expect(await row.locator('.vote.differs .voter').getAttribute('title')).toBe(second.address)
+      expect(await row.locator('.vote.differs .voted-root').getAttribute('title')).toBe(forged)
+      expect(await row.locator('.vote.differs').textContent()).toContain('✗ differs')
+      await shoot(page, '15-quorum-epochs')
+      await page.close()
+    } finally {
+      await quorum.stop()
+    }
   })
 })
 

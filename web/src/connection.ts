@@ -5,7 +5,7 @@
  */
 import { createClient, custom, http, type Account, type Address, type Chain, type Client, type EIP1193Provider, type Hex, type Transport } from 'viem'
 import { getAddresses, getChainId, readContract, requestAddresses, switchChain } from 'viem/actions'
-import { applicationAbi, createNodeClient, getApplication, listApplications, type NodeClient } from '../../contracts-client/index.ts'
+import { applicationAbi, createNodeClient, getApplication, listApplications, readConsensus, type ConsensusFacts, type NodeClient } from '../../contracts-client/index.ts'
 import type { Settings } from './settings.ts'
 
 declare global {
@@ -39,6 +39,8 @@ export type Connection = {
   inputBox: Address
   epochLength: bigint
   templateHash: Hex
+  /** The Authority, or the Quorum and its validators, as the chain says. */
+  consensus: ConsensusFacts
   signer: Signer | undefined
 }
 
@@ -57,7 +59,10 @@ export async function connect(settings: Settings): Promise<Connection> {
   const named = settings.application ?? (await firstApplication(node))
   const application = await getApplication(node, { application: named })
   if (!application.inputBox) throw new Error(`The node does not say which InputBox application ${application.address} reads`)
-  const templateHash = await readContract(publicClient, { address: application.address, abi: applicationAbi, functionName: 'getTemplateHash' })
+  const [templateHash, consensus] = await Promise.all([
+    readContract(publicClient, { address: application.address, abi: applicationAbi, functionName: 'getTemplateHash' }),
+    readConsensus(publicClient, { application: application.address }),
+  ])
   const connection: Connection = {
     settings,
     chain,
@@ -68,6 +73,7 @@ export async function connect(settings: Settings): Promise<Connection> {
     inputBox: application.inputBox,
     epochLength: application.epochLength,
     templateHash,
+    consensus,
     signer: undefined,
   }
   if (!window.ethereum) connection.signer = await devnetSigner(connection, pollingInterval)

@@ -36,6 +36,9 @@ function renderConnection(connection: Connection): void {
     h('dl', { class: 'facts' },
       h('dt', {}, 'chain'), h('dd', {}, h('span', { id: 'chain' }, `${connection.chain.name} (id ${connection.chain.id})`), ' ', h('code', {}, connection.settings.chainUrl)),
       h('dt', {}, 'application'), h('dd', {}, h('code', { id: 'application' }, connection.application), ` (${connection.applicationName}, epochs of ${connection.epochLength} block${connection.epochLength === 1n ? '' : 's'})`),
+      h('dt', {}, 'consensus'), h('dd', { id: 'consensus' },
+        connection.consensus.type === 'QUORUM' ? `Quorum of ${connection.consensus.validators.length} validators ` : 'Authority ',
+        h('code', {}, connection.consensus.address)),
       h('dt', {}, 'template hash'), h('dd', {}, h('code', { id: 'template-hash' }, connection.templateHash), ' (read from the Application contract)'),
       h('dt', {}, 'node'), h('dd', {}, h('code', { id: 'node-url' }, connection.settings.nodeUrl)),
       h('dt', {}, 'account'), h('dd', {}, account),
@@ -72,7 +75,7 @@ function route(connection: Connection): void {
   const browse = h('section', { id: 'browse' })
   replace(view, form, browse)
   void renderRequest(form, connection)
-  void renderBrowse(browse, connection, { inputsPage: pageOf('inputs'), outputsPage: pageOf('outputs') }, () => !controller.signal.aborted)
+  void renderBrowse(browse, connection, { inputsPage: pageOf('inputs'), outputsPage: pageOf('outputs'), epochsPage: pageOf('epochs') }, () => !controller.signal.aborted)
 }
 
 async function start(): Promise<void> {
