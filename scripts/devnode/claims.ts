@@ -27,9 +27,18 @@ export type ClaimContext = {
   log: (line: string) => void
   /** Submit this node's roots (default), or only follow what the chain accepts (a Quorum's validators vote on their own). */
   vote?: boolean
+  /**
+   * The chain's latest block. An epoch waiting for other votes is looked at again only in a new
+   * block, since only a transaction can change what the Quorum holds (the node ticks far more
+   * often than blocks come on a public chain).
+   */
+  latestBlock?: bigint
 }
 
-export async function submitClaims({ state, public: chain, wallet, save, log, vote = true }: ClaimContext): Promise<void> {
+/** The block at which each epoch waiting for a Quorum was last looked at (kept in memory only). */
+const lookedAt = new WeakMap<EpochRecord, bigint>()
+
+export async function submitClaims({ state, public: chain, wallet, save, log, vote = true, latestBlock }: ClaimContext): Promise<void> {
   const { application, consensus, consensusType } = state.deployment
   const me = wallet.account?.address
   if (!me) throw new Error('The wallet client has no account to submit claims with')
@@ -44,6 +53,8 @@ export async function submitClaims({ state, public: chain, wallet, save, log, vo
   for (const epoch of state.epochs.filter((e) => (e.status === 'CLAIM_COMPUTED' || e.status === 'CLAIM_SUBMITTED') && e.claimHash)) {
     const root = epoch.claimHash as Hex
     if (consensusType === 'QUORUM') {
+      // Looked at in full in this block already: nothing on the chain can have changed since.
+      if (latestBlock !== undefined && lookedAt.get(epoch) === latestBlock) continue
       const accepted = await acceptedRoot(chain, consensus, application, epoch.lastBlock)
       if (vote) {
         const id = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'validatorId', args: [me] })
@@ -62,6 +73,9 @@ export async function submitClaims({ state, public: chain, wallet, save, log, vo
         await settle(epoch, 'CLAIM_REJECTED', `ACCEPTED ROOT DIFFERS: the Quorum accepted ${accepted}, and this node computed ${root}`)
       } else if (accepted !== undefined || (await isValid(root))) {
         await settle(epoch, 'CLAIM_ACCEPTED', `claim accepted (${root})`)
+      } else if (latestBlock !== undefined) {
+        // Only once every step passed: an epoch whose look failed is looked at again at once.
+        lookedAt.set(epoch, latestBlock)
       }
       continue
     }

@@ -386,7 +386,8 @@ export class DevNode {
   }
 
   async #submitClaims(): Promise<void> {
-    await submitClaims({ state: this.#state, public: this.#public, wallet: this.#wallet, save: () => this.#save(), log: this.#options.log, vote: this.#options.vote })
+    const latestBlock = await this.#public.getBlockNumber()
+    await submitClaims({ state: this.#state, public: this.#public, wallet: this.#wallet, save: () => this.#save(), log: this.#options.log, vote: this.#options.vote, latestBlock })
   }
 
   // --- The rollup HTTP API, back-end side ---
