@@ -16,6 +16,9 @@ import {
   createPublicClient, createWalletClient, defineChain, encodeFunctionData, http, keccak256,
   parseEventLogs, toHex, type Address, type Hex, type PublicClient, type WalletClient,
 } from 'viem'
+
+/** The blocks a node may follow; `latest` is anvil's and a devnet's. */
+export type BlockTag = 'latest' | 'safe' | 'finalized'
 import { privateKeyToAccount } from 'viem/accounts'
 import { applicationAbi, inputBoxAbi, outputsAbi } from '../../contracts-client/abi/rollups.ts'
 import { anvilPollingInterval } from './anvil.ts'
@@ -103,6 +106,12 @@ export type DevNodeOptions = {
   /** Mine empty blocks to close an epoch once its inputs are processed (anvil only). */
   autoMine?: boolean
   /**
+   * The block the node follows (default `latest`): inputs are read, and epochs close, up to it.
+   * On a public chain `finalized` never sees a reorganisation, as the real node (which reads
+   * `finalized` by default); anvil's `finalized` is 64 blocks behind its `latest`.
+   */
+  blockTag?: BlockTag
+  /**
    * Submit claims with ownerKey (default true). False on a devnet whose Quorum's validators vote
    * on their own: the node then follows the chain's verdicts only.
    */
@@ -167,6 +176,7 @@ export class DevNode {
       finishWaitMs: options.finishWaitMs ?? 1000,
       inspectTimeoutMs: options.inspectTimeoutMs ?? 60_000,
       autoMine: (options.autoMine ?? true) && !options.observer,
+      blockTag: options.blockTag ?? 'latest',
       vote: options.vote ?? true,
       observer: options.observer ?? false,
       bareUrl: options.bareUrl ?? true,
@@ -291,7 +301,7 @@ export class DevNode {
   async #checkRecordedInputs(): Promise<void> {
     const inputs = this.#state.inputs
     if (inputs.length === 0) return
-    const latest = Number(await this.#public.getBlockNumber())
+    const latest = await this.#head()
     if (latest === this.#checkedAtBlock) return
     const { application, inputBox } = this.#state.deployment
     const onChain = Number(await this.#public.readContract({ address: inputBox, abi: inputBoxAbi, functionName: 'getNumberOfInputs', args: [application] }))
@@ -318,8 +328,15 @@ export class DevNode {
     this.#checkedAtBlock = latest
   }
 
+  /** The number of the block the node follows (`blockTag`). */
+  async #head(): Promise<number> {
+    if (this.#options.blockTag === 'latest') return Number(await this.#public.getBlockNumber())
+    const block = await this.#public.getBlock({ blockTag: this.#options.blockTag })
+    return Number(block.number)
+  }
+
   async #readChain(): Promise<void> {
-    const latest = Number(await this.#public.getBlockNumber())
+    const latest = await this.#head()
     if (latest < this.#state.nextBlock) return
     const { application, inputBox } = this.#state.deployment
     const fromBlock = BigInt(this.#state.nextBlock)
@@ -369,7 +386,7 @@ export class DevNode {
 
   async #closeFinishedEpochs(): Promise<void> {
     if (this.#inFlight?.kind === 'advance') return
-    const latest = Number(await this.#public.getBlockNumber())
+    const latest = await this.#head()
     for (const epoch of this.#state.epochs.filter((e) => e.status === 'OPEN')) {
       const pending = this.#state.inputs.some((i) => i.epochIndex === epoch.index && i.status === 'NONE')
       if (pending) return

@@ -23,12 +23,15 @@ import { repoRoot } from '../../dapp/lib/paths.ts'
 import { computeTemplate, type Template, type TemplateSystem } from '../../image/template.ts'
 import { devnetExecutionLimits, freePort } from '../devnode/devnet.ts'
 import { acceptedRoot } from '../devnode/claims.ts'
-import { DevNode } from '../devnode/node.ts'
+import { DevNode, type BlockTag } from '../devnode/node.ts'
 import { takeStateDir, type StateDirOwnership } from '../devnode/ownership.ts'
 import { rollupApi } from '../devnode/rollup-api.ts'
 import { superviseBackend } from '../devnode/supervise.ts'
 import { deploymentOf, readApplication } from '../replay/chain.ts'
 import { ownMachine, TemplateMismatchError } from '../replay/replay.ts'
+
+/** anvil's chain id: a local chain, which mines only on transactions. */
+const localChainId = 31337
 
 /** This key is not one of the Quorum's validators, or the consensus is no Quorum. */
 export class NotAValidatorError extends CartenixError {
@@ -69,6 +72,11 @@ export type ValidatorOptions = {
   root?: string
   /** The EtherPortal, whose inputs carry sender and value before the request. */
   etherPortal?: Address
+  /**
+   * The block it follows: default `finalized`, which a reorganisation never changes, as the real
+   * node's default; `latest` on a local chain (anvil's id 31337), whose `finalized` lags 64 blocks.
+   */
+  blockTag?: BlockTag
   onEvent?: (event: ValidatorEvent) => void
   log?: (line: string) => void
 }
@@ -137,6 +145,7 @@ async function run(
     applicationName: 'cartenix-validator',
     // A validator never mines: epochs close as the chain goes on.
     autoMine: false,
+    blockTag: options.blockTag ?? (facts.chainId === localChainId ? 'latest' : 'finalized'),
     bareUrl: false,
     executionLimits: limits,
     onSessionExpired: (session) => backends.expire(session),

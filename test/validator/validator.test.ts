@@ -2,8 +2,8 @@
  * `cartenix validator` against a real devnet on the 2.2.0 Quorum of three (anvil's accounts 0, 2
  * and 3); the dev node only reads. Each validator re-executes with a Nix store and state of its
  * own: a build's notice validates once two have voted, the third agrees, a restarted validator
- * does not vote twice, and a checkout whose template differs or a key that is no validator is
- * refused.
+ * does not vote twice, one told to follow anvil's `safe` block waits for it, and a checkout whose
+ * template differs or a key that is no validator is refused.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -29,12 +29,13 @@ const events: ValidatorEvent[][] = [[], [], []]
 /** The validators' logs, printed when a test fails. */
 const lines: string[] = []
 
-const start = (which: number, options: { root?: string; key?: Hex } = {}) =>
+const start = (which: number, options: { root?: string; key?: Hex; blockTag?: 'safe'; stateDir?: string } = {}) =>
   startValidator({
     chainUrl: devnet.chainUrl,
     application: devnet.deployment.application,
     privateKey: options.key ?? (keys[which] as Hex),
-    stateDir: join(scratch, `validator-${which}`),
+    stateDir: options.stateDir ?? join(scratch, `validator-${which}`),
+    ...(options.blockTag ? { blockTag: options.blockTag } : {}),
     system: 'x86_64-linux',
     etherPortal: devnet.deployment.etherPortal,
     root: options.root,
@@ -102,5 +103,29 @@ describe('cartenix validator', () => {
     const submitted = await clients(devnet).publicClient.getContractEvents({ address: devnet.deployment.consensus, abi: quorumAbi, eventName: 'ClaimSubmitted', fromBlock: 0n })
     const byThird = submitted.filter((e) => e.args.submitter === privateKeyToAccount(keys[2] as Hex).address && e.args.lastProcessedBlockNumber === BigInt(lastBlock))
     expect(byThird).toHaveLength(1)
+  })
+
+  it("follows the block it is told: on anvil's `safe` block (32 behind), an input is re-executed and voted only once 32 more blocks are mined", async () => {
+    onTestFailed(() => console.log(lines.join('\n')))
+    // The third key, on a fresh state directory: it voted in every earlier epoch, so it votes only in the new one.
+    await running.pop()?.stop()
+    events[2] = []
+    const cautious = await start(2, { blockTag: 'safe', stateDir: join(scratch, 'validator-2-safe') })
+    running.push(cautious)
+    const index = await addInput(devnet, JSON.stringify({ expr: `pkgs: derivation { name = "safe-${Date.now()}"; system = pkgs.seed.system; builder = "\${pkgs.seed}/usr/bin/bash"; args = [ "-c" "echo behind > $out" ]; }` }))
+    const input = await waitFor('the others to process the input', async () => {
+      const { data } = await rpc(devnet, 'cartesi_getInput', { input_index: toHex(index) }).catch(() => ({ data: undefined }))
+      return data && data.status !== 'NONE' ? data : undefined
+    }, 300_000)
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(cautious.node.state.inputs.find((i) => i.index === index)).toBeUndefined()
+    expect(events[2]?.some((e) => e.event === 'input' && e.index === index)).toBe(false)
+
+    await clients(devnet).publicClient.request({ method: 'anvil_mine' as never, params: ['0x21'] as never })
+    await waitFor("the cautious validator's vote", async () => events[2]?.find((e) => e.event === 'vote' && e.epoch === Number(input.epochIndex)), 300_000)
+    const submitted = await clients(devnet).publicClient.getContractEvents({ address: devnet.deployment.consensus, abi: quorumAbi, eventName: 'ClaimSubmitted', fromBlock: 0n })
+    const byThird = submitted.filter((e) => e.args.submitter === privateKeyToAccount(keys[2] as Hex).address && e.args.lastProcessedBlockNumber === input.blockNumber)
+    expect(byThird).toHaveLength(1)
+    expect(byThird[0]?.args.outputsMerkleRoot).toBe((await rpc(devnet, 'cartesi_getEpoch', { epoch_index: toHex(input.epochIndex) })).data.claimHash)
   })
 })
