@@ -2,7 +2,7 @@
  * Puts the locked upstream sources into the host's store: downloaded from Debian's source
  * packages, checked against the lock's sha256, added as fixed-output paths.
  */
-import { copyFile, mkdir, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exec, CommandFailedError } from '../dapp/lib/exec.ts'
 import { artefactsDir } from './host/artefacts.ts'
@@ -34,9 +34,12 @@ export async function addSourceFile(source: LockedSource, file: string): Promise
   if (actual !== source.sha256) {
     throw new HashMismatchError({ what: `${source.name} (${file})`, expected: source.sha256, actual, hint: 'The file was not added to the store' })
   }
-  // --add-fixed names the store path after the file, so the file must carry the Nix name.
-  const staging = join(repoRoot, '.cartenix', 'sources', 'named')
-  await mkdir(staging, { recursive: true })
+  // --add-fixed names the store path after the file, so the file must carry the Nix name. The
+  // staging directory is this call's own: setups run side by side (validators started together,
+  // each making its store) must not copy over or remove each other's file.
+  const parent = join(repoRoot, '.cartenix', 'sources')
+  await mkdir(parent, { recursive: true })
+  const staging = await mkdtemp(join(parent, 'named-'))
   const named = join(staging, source.name)
   await copyFile(file, named)
   try {
@@ -45,7 +48,7 @@ export async function addSourceFile(source: LockedSource, file: string): Promise
     if (storePath !== expected) throw new Error(`nix-store --add-fixed gave ${storePath}, expected ${expected}`)
     return storePath
   } finally {
-    await rm(named, { force: true })
+    await rm(staging, { recursive: true, force: true })
   }
 }
 

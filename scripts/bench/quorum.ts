@@ -3,7 +3,7 @@
  * run, and what a validator that starts late pays to catch up.
  *
  * The same requests go to two devnets in turn: one on the Authority (the dev node votes alone),
- * one on a Quorum of three validators running in this process, each re-executing with a Nix store
+ * one on a Quorum of three `cartenix validator` processes, each re-executing with a Nix store
  * of its own (the dev node only reads). Each request is a small derivation of its own, built (and
  * rebuilt to check it reproduces) by every party, since hello would come out of the host's store
  * for the node and be built from scratch by each validator. One input is sent at a time, after the

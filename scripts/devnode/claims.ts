@@ -11,7 +11,8 @@
  *
  * A root the consensus already holds (after a restart) is not submitted twice. A reverted claim
  * is CLAIM_REJECTED. A node that does not vote (a devnet whose Quorum's validators run on their
- * own) only follows: CLAIM_COMPUTED until the chain accepts a root.
+ * own) only follows: CLAIM_COMPUTED, CLAIM_SUBMITTED once a validator voted its root, and
+ * CLAIM_ACCEPTED when the chain accepts it.
  */
 import type { Address, Hex, PublicClient, WalletClient } from 'viem'
 import { authorityAbi, quorumAbi } from '../../contracts-client/abi/rollups.ts'
@@ -68,6 +69,10 @@ export async function submitClaims({ state, public: chain, wallet, save, log, vo
         } else if (epoch.status !== 'CLAIM_SUBMITTED' && accepted === undefined) {
           await settle(epoch, 'CLAIM_SUBMITTED', `vote already cast by ${me}; waiting for the other validators`)
         }
+      } else if (epoch.status === 'CLAIM_COMPUTED' && accepted === undefined) {
+        // A node that only reads: its root is submitted once a validator has voted for it.
+        const votes = await chain.readContract({ address: consensus, abi: quorumAbi, functionName: 'numOfValidatorsInFavorOf', args: [application, BigInt(epoch.lastBlock), root] })
+        if (votes > 0n) await settle(epoch, 'CLAIM_SUBMITTED', `${votes} of the Quorum's ${state.deployment.validators.length} validators voted this node's root ${root}`)
       }
       if (accepted !== undefined && accepted.toLowerCase() !== root.toLowerCase()) {
         await settle(epoch, 'CLAIM_REJECTED', `ACCEPTED ROOT DIFFERS: the Quorum accepted ${accepted}, and this node computed ${root}`)

@@ -7,10 +7,12 @@
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createWalletClient, http, keccak256, toHex, type Hex } from 'viem'
+import { createWalletClient, encodeFunctionData, http, keccak256, toHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
-import { quorumAbi } from '../../contracts-client/abi/rollups.ts'
+import { outputsAbi, quorumAbi } from '../../contracts-client/abi/rollups.ts'
+import { encodeBuildResult } from '../../dapp/protocol/buildResult.ts'
+import { OutputsMerkleTree, rootFromProof } from '../../scripts/devnode/merkle.ts'
 import { createNodeClient, validateNotice, waitForResult } from '../../contracts-client/index.ts'
 import { devAccountKey, devValidatorKeys } from '../../scripts/devnode/anvil.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
@@ -65,10 +67,18 @@ describe('a devnet on a Quorum of three', () => {
     const validate = () => validateNotice(clients(devnet).publicClient, { application: devnet.deployment.application, output: { ...notice, ...output } as never })
     expect((await validate()).valid).toBe(false)
 
-    const forged = keccak256(toHex('hello, with another NAR hash'))
+    // The liar's root: the same outputs, but hello's notice says another NAR hash.
+    const forgedNotice = encodeFunctionData({ abi: outputsAbi, functionName: 'Notice', args: [encodeBuildResult({ ...notice.result, outputs: notice.result.outputs.map((o) => ({ ...o, narHash: keccak256(toHex('another NAR hash')) })) })] })
+    const { data: all } = await rpc(devnet, 'cartesi_listOutputs', { limit: 1000 })
+    const forgedTree = new OutputsMerkleTree(all.filter((o) => o.epochIndex <= BigInt(input.epochIndex)).map((o) => keccak256(o.index === notice.index ? forgedNotice : o.rawData)))
+    const forged = forgedTree.root()
+    // A proof that holds against the liar's root: it would validate, were that root accepted.
+    expect(rootFromProof(keccak256(forgedNotice), notice.index, forgedTree.siblings(Number(notice.index)))).toBe(forged)
+    const validateForged = () => validateNotice(clients(devnet).publicClient, { application: devnet.deployment.application, output: { index: notice.index, rawData: forgedNotice, siblings: forgedTree.siblings(Number(notice.index)) } })
     await vote(second, lastBlock, forged)
     expect(await inFavour(lastBlock, forged)).toBe(1n)
     expect((await validate()).valid).toBe(false)
+    expect((await validateForged()).valid).toBe(false)
 
     await vote(third, lastBlock, root)
     expect(await inFavour(lastBlock, root)).toBe(2n)
@@ -76,6 +86,8 @@ describe('a devnet on a Quorum of three', () => {
     expect((await validate()).valid).toBe(true)
     const valid = (r: Hex) => clients(devnet).publicClient.readContract({ address: devnet.deployment.consensus, abi: quorumAbi, functionName: 'isOutputsMerkleRootValid', args: [devnet.deployment.application, r] })
     expect(await valid(forged)).toBe(false)
+    // The forged notice, with a proof that holds in the liar's tree, does not validate.
+    expect((await validateForged()).valid).toBe(false)
 
     // Replay re-executes and names the liar among the three votes of that epoch.
     const report = await replay({ publicClient: clients(devnet).publicClient, chainUrl: devnet.chainUrl, application: devnet.deployment.application, etherPortal: devnet.deployment.etherPortal, system: 'x86_64-linux' })

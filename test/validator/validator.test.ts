@@ -73,9 +73,17 @@ describe('cartenix validator', () => {
 
   it('three validators, each with its own store: the notice validates once two voted, the third agrees, a restart does not vote twice', async () => {
     onTestFailed(() => console.log(lines.join('\n')))
-    running.push(await start(0), await start(1))
+    running.push(await start(0))
     const request = { expr: `pkgs: derivation { name = "voted-${Date.now()}"; system = pkgs.seed.system; builder = "\${pkgs.seed}/usr/bin/bash"; args = [ "-c" "echo built by every validator alike > $out" ]; }` }
     const index = await addInput(devnet, JSON.stringify(request))
+    // One vote of three: the dev node, which only reads, says its root was submitted, not accepted.
+    const epochOf = Number((await waitFor('the dev node to read the input', async () => (await rpc(devnet, 'cartesi_getInput', { input_index: toHex(index) }).catch(() => undefined))?.data, 60_000)).epochIndex)
+    const firstVote = await waitFor('the first vote', async () => {
+      const { data } = await rpc(devnet, 'cartesi_getEpoch', { epoch_index: toHex(epochOf) })
+      return data.status === 'CLAIM_SUBMITTED' ? data : undefined
+    }, 300_000)
+    expect(await votesFor(Number(firstVote.lastBlock), firstVote.claimHash as Hex)).toBe(1n)
+    running.push(await start(1))
     const node = createNodeClient({ url: `${devnet.nodeUrl}/rpc` })
     // The dev node only reads; the validators' votes get the epoch accepted.
     const { notice } = await waitForResult(node, { application: devnet.deployment.application, inputIndex: BigInt(index), timeoutMs: 600_000 })
