@@ -25,7 +25,8 @@ export const connectionOptions = {
 export const connectionUsage = `connection (defaults fit \`npm run devnet\`):
   --rpc-url URL        chain JSON-RPC              (default http://127.0.0.1:8545, or CARTENIX_RPC_URL)
   --node-url URL       rollups node, /rpc appended (default http://127.0.0.1:10011, or CARTENIX_NODE_URL)
-  --application ADDR   the Cartenix application    (default: .cartenix/devnet/deployment.json)
+  --application ADDR   the Cartenix application    (default: .cartenix/devnet/deployment.json, or
+                       CARTENIX_DEVNET_DIR's for a devnet in another directory)
   --input-box ADDR, --ether-portal ADDR            (default: the devnet's)
   --private-key KEY    signer for transactions     (default: CARTENIX_PRIVATE_KEY, else anvil's second key)
   --json               one JSON object on stdout`
@@ -34,7 +35,8 @@ export const connectionUsage = `connection (defaults fit \`npm run devnet\`):
 export type Connection = Awaited<ReturnType<typeof connect>>
 
 export async function connect(values: { [K in keyof typeof connectionOptions]?: string | boolean }) {
-  const saved = await readDeployment()
+  // A devnet in another directory (`npm run devnet -- --dir DIR`) is named by CARTENIX_DEVNET_DIR.
+  const saved = await readDeployment(process.env.CARTENIX_DEVNET_DIR || undefined)
   const pick = (flag: string | boolean | undefined, fallback: string | undefined, what: string): Address => {
     const value = typeof flag === 'string' ? flag : fallback
     if (!value) throw new UsageError(`no ${what}: pass --${what} (or start the devnet, which records it)`)

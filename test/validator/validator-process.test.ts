@@ -21,6 +21,7 @@ import { createWalletClient, http, keccak256, toHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
 import { quorumAbi } from '../../contracts-client/abi/rollups.ts'
+import { CommandFailedError, exec } from '../../dapp/lib/exec.ts'
 import { repoRoot } from '../../dapp/lib/paths.ts'
 import { listProcesses, processInfo, type ProcessInfo } from '../../image/host/processes.ts'
 import { devAccountKey, devValidatorKeys } from '../../scripts/devnode/anvil.ts'
@@ -112,6 +113,17 @@ afterAll(async () => {
 })
 
 describe('cartenix validator, the process', () => {
+  it('will not start without the EtherPortal, which decides how a deposit is read', async () => {
+    const { deployment } = devnet
+    const refused = await exec(process.execPath, [join(repoRoot, 'bin/cartenix.js'), 'validator', '--state-dir', join(scratch, 'no-portal'), '--rpc-url', devnet.chainUrl, '--application', deployment.application], {
+      cwd: repoRoot,
+      // No devnet's deployment.json to take it from.
+      env: { ...process.env, CARTENIX_PRIVATE_KEY: devAccountKey, CARTENIX_DEVNET_DIR: join(scratch, 'no-devnet') },
+    }).then(() => undefined, (error: unknown) => error as CommandFailedError)
+    expect(refused?.exitCode).toBe(2)
+    expect(refused?.stderr).toContain('pass --ether-portal ADDR')
+  })
+
   it('killed with SIGKILL in the middle of a build and started again: the build it left is stopped, and it votes once for that epoch', async () => {
     onTestFailed(() => console.log(lines.join('\n')))
     cli = startCli()

@@ -29,7 +29,10 @@ own is said loudly, and the exit status is then 1.
   --system S         ${Object.keys(templateSystems).join(' or ')} (default: this host's)
   --block-tag T      the block it follows: finalized (default), safe or latest (the default on
                      anvil, chain id 31337, whose finalized block lags 64 behind)
-  --rpc-url URL, --application ADDR, --ether-portal ADDR   as every command (defaults fit the devnet)
+  --rpc-url URL, --application ADDR   as every command (defaults fit the devnet)
+  --ether-portal ADDR  the EtherPortal the application's back end reads deposits from (required
+                       unless the devnet's deployment.json gives it): without it, a deposit's
+                       input would be read otherwise and the vote would differ
   --json             one JSON object per event on stdout`
 
 export async function validatorCommand(argv: string[]): Promise<number> {
@@ -42,11 +45,13 @@ export async function validatorCommand(argv: string[]): Promise<number> {
   if (!key) throw new UsageError('a validator votes with its own key: pass --private-key or --key-file (or set CARTENIX_PRIVATE_KEY)')
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new UsageError('the key must be 0x and 64 hex digits')
   const connection = await connect({ ...values, 'private-key': key })
+  // The back end reads an input from the EtherPortal as a deposit with a request: a validator that
+  // did not know the portal would read such inputs otherwise, and vote another root.
   const etherPortal = (() => {
     try {
       return connection.etherPortal()
     } catch {
-      return undefined
+      throw new UsageError('a validator must read inputs as the application\'s back end does: pass --ether-portal ADDR, the EtherPortal its back end was set up with (the devnet\'s is in its deployment.json)')
     }
   })()
   const address = privateKeyToAccount(key as Hex).address
