@@ -34,6 +34,19 @@ export const connectionUsage = `connection (defaults fit \`npm run devnet\`):
 
 export type Connection = Awaited<ReturnType<typeof connect>>
 
+/**
+ * The EtherPortal, for a command that re-executes the inputs (replay, a validator): the back end
+ * reads an input from the portal as a deposit with a request, so re-executed without knowing it,
+ * such an input gives another root, and an honest claim would look false.
+ */
+export function portalForReexecution(connection: Connection): Address {
+  try {
+    return connection.etherPortal()
+  } catch {
+    throw new UsageError("re-executing the inputs as the application's back end does needs its EtherPortal: pass --ether-portal ADDR, the one its back end was set up with (a devnet's is in its deployment.json); read without it, a deposit's input would give another root")
+  }
+}
+
 export async function connect(values: { [K in keyof typeof connectionOptions]?: string | boolean }) {
   // A devnet in another directory (`npm run devnet -- --dir DIR`) is named by CARTENIX_DEVNET_DIR.
   const saved = await readDeployment(process.env.CARTENIX_DEVNET_DIR || undefined)

@@ -121,7 +121,7 @@ describe('cartenix validator, the process', () => {
       env: { ...process.env, CARTENIX_PRIVATE_KEY: devAccountKey, CARTENIX_DEVNET_DIR: join(scratch, 'no-devnet') },
     }).then(() => undefined, (error: unknown) => error as CommandFailedError)
     expect(refused?.exitCode).toBe(2)
-    expect(refused?.stderr).toContain('pass --ether-portal ADDR')
+    expect(refused?.stderr).toContain('needs its EtherPortal: pass --ether-portal ADDR')
   })
 
   it('killed with SIGKILL in the middle of a build and started again: the build it left is stopped, and it votes once for that epoch', async () => {

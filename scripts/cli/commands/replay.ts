@@ -3,7 +3,7 @@ import type { Hex } from 'viem'
 import { listOutputs } from '../../../contracts-client/actions/listOutputs.ts'
 import { hostTemplateSystem, isTemplateSystem, templateSystems } from '../../../image/template.ts'
 import { replay, type ReplayReport } from '../../replay/replay.ts'
-import { connect, connectionOptions, connectionUsage } from '../connection.ts'
+import { connect, connectionOptions, connectionUsage, portalForReexecution } from '../connection.ts'
 import { toJson } from '../render.ts'
 import { UsageError } from '../usage.ts'
 
@@ -22,6 +22,8 @@ address); exit status 1 on any disagreement.
                    and are used only if they make the root the chain accepted
   --system S       ${Object.keys(templateSystems).join(' or ')} (default: this host's)
   --work-dir DIR   keep the scratch store and state there (default: a temporary directory, removed)
+  --ether-portal ADDR  the EtherPortal the application's back end reads deposits from (required
+                   unless the devnet's deployment.json gives it)
 
 ${connectionUsage}`
 
@@ -60,13 +62,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const fromEpoch = values['from-epoch'] === undefined ? 0 : Number(values['from-epoch'])
   if (!Number.isSafeInteger(fromEpoch) || fromEpoch < 0) throw new UsageError('--from-epoch must be a non-negative integer')
   const connection = await connect(values)
-  const etherPortal = (() => {
-    try {
-      return connection.etherPortal()
-    } catch {
-      return undefined
-    }
-  })()
+  const etherPortal = portalForReexecution(connection)
   const report = await replay({
     publicClient: connection.publicClient,
     chainUrl: connection.rpcUrl,

@@ -9,7 +9,7 @@ import type { BlockTag } from '../../devnode/node.ts'
 import { describeValidatorEvent, startValidator } from '../../validator/validator.ts'
 
 const blockTags: readonly BlockTag[] = ['finalized', 'safe', 'latest']
-import { connect, connectionOptions } from '../connection.ts'
+import { connect, connectionOptions, portalForReexecution } from '../connection.ts'
 import { UsageError } from '../usage.ts'
 
 export const validatorUsage = `cartenix validator (--private-key KEY | --key-file FILE) [--state-dir DIR] [--system S] [--block-tag T] [--json]
@@ -45,15 +45,7 @@ export async function validatorCommand(argv: string[]): Promise<number> {
   if (!key) throw new UsageError('a validator votes with its own key: pass --private-key or --key-file (or set CARTENIX_PRIVATE_KEY)')
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new UsageError('the key must be 0x and 64 hex digits')
   const connection = await connect({ ...values, 'private-key': key })
-  // The back end reads an input from the EtherPortal as a deposit with a request: a validator that
-  // did not know the portal would read such inputs otherwise, and vote another root.
-  const etherPortal = (() => {
-    try {
-      return connection.etherPortal()
-    } catch {
-      throw new UsageError('a validator must read inputs as the application\'s back end does: pass --ether-portal ADDR, the EtherPortal its back end was set up with (the devnet\'s is in its deployment.json)')
-    }
-  })()
+  const etherPortal = portalForReexecution(connection)
   const address = privateKeyToAccount(key as Hex).address
   let differs = false
   const validator = await startValidator({
