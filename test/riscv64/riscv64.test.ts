@@ -20,6 +20,7 @@ import { exec } from '../../dapp/lib/exec.ts'
 import type { Devnet } from '../../scripts/devnode/devnet.ts'
 import { clients, rpc as rpcOf, startTestDevnet } from '../harness/devnet.ts'
 import { replay } from '../../scripts/replay/replay.ts'
+import type { ValidatorEvent } from '../../scripts/validator/validator.ts'
 import { listOutputs } from '../../contracts-client/actions/listOutputs.ts'
 import { InputNotAcceptedError } from '../../contracts-client/errors/build.ts'
 import { instantiate } from '../../dapp/nix/instantiate.ts'
@@ -234,6 +235,29 @@ describe('riscv64 as a VM', () => {
     expect(answer?.valid).toBe(true)
     expect(await inspect(vm, { query: 'result', drvPath: qemuUserHello?.drvPath ?? '' }, resultAnswer)).toMatchObject({ found: true })
   }, hour)
+})
+
+describe('a Quorum whose validator runs the riscv64 VM', () => {
+  it('re-executes in a VM of its own, votes the root the node computed, and the notice validates', async () => {
+    const events: ValidatorEvent[] = []
+    const quorum = await startTestDevnet({ machine: 'riscv64', consensus: 'quorum', validators: 1, onValidatorEvent: (_, event) => events.push(event), log: (line) => console.error(line) })
+    try {
+      expect(quorum.deployment.consensusType).toBe('QUORUM')
+      const node = createNodeClient({ url: `${quorum.nodeUrl}/rpc` })
+      const { application, inputBox } = quorum.deployment
+      const sent = await requestBuild(clients(quorum).walletClient, { application, inputBox, request: { expr: `pkgs: pkgs.mkDerivation { name = "vm-vote-${Date.now()}"; buildPhase = "true"; installPhase = "echo voted from a VM > $out"; }` } })
+      const { notice } = await waitForResult(node, { application, inputIndex: sent.inputIndex, timeoutMs: hour, pollIntervalMs: 2000 })
+      expect(notice.result).toMatchObject({ system: 'riscv64-linux', success: true })
+      // A Quorum of one: the validator's vote, from its own VM, is what gets the epoch accepted.
+      const proven = await waitForProof(node, { application, outputIndex: notice.index, timeoutMs: hour })
+      expect(await validateNotice(clients(quorum).publicClient, { application, output: proven })).toEqual({ valid: true })
+      const { data: epoch } = await rpcOf(quorum, 'cartesi_getEpoch', { epoch_index: `0x${proven.epochIndex.toString(16)}` })
+      expect(events.find((e) => e.event === 'vote' && BigInt(e.epoch) === proven.epochIndex)).toMatchObject({ root: epoch.claimHash })
+      expect(events.some((e) => e.event === 'differs')).toBe(false)
+    } finally {
+      await quorum.stop()
+    }
+  }, 2 * hour)
 })
 
 describe('the image', () => {
