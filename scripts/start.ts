@@ -11,11 +11,10 @@ import { parseArgs } from 'node:util'
 import { createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
-import { createNodeClient, requestBuild, validateNotice, waitForProof, waitForResult } from '../contracts-client/index.ts'
+import { createNodeClient, listClaims, requestBuild, validateNotice, votesByEpoch, waitForProof, waitForResult } from '../contracts-client/index.ts'
 import { inputStatusLine, progress, toJson } from './cli/render.ts'
 import { hexToNarHash } from '../dapp/protocol/narHash.ts'
 import { anvilPollingInterval, devUserKey } from './devnode/anvil.ts'
-import { quorumAbi } from '../contracts-client/abi/rollups.ts'
 import type { Devnet } from './devnode/devnet.ts'
 import { devQuorumKeys, startDevnetOn } from './validator/devnet.ts'
 import { describeValidatorEvent } from './validator/validator.ts'
@@ -151,14 +150,9 @@ try {
   await cleanUp()
 }
 
-/** How many of the Quorum's validators voted the root it accepted for the epoch. */
+/** How many of the Quorum's validators voted the root it accepted for the epoch (read from the chain). */
 async function votesFor(devnet: Devnet, epochIndex: bigint): Promise<number> {
-  const { epochLength, application, consensus } = devnet.deployment
-  const lastBlock = (epochIndex + 1n) * BigInt(epochLength) - 1n
-  const publicClient = devnet.publicClient()
-  const events = await publicClient.getContractEvents({ address: consensus, abi: quorumAbi, eventName: 'ClaimAccepted', args: { appContract: application }, fromBlock: lastBlock })
-  const accepted = events.find((e) => e.args.lastProcessedBlockNumber === lastBlock)
-  if (!accepted?.args.outputsMerkleRoot) return 0
-  const votes = await publicClient.readContract({ address: consensus, abi: quorumAbi, functionName: 'numOfValidatorsInFavorOf', args: [application, lastBlock, accepted.args.outputsMerkleRoot] })
-  return Number(votes)
+  const claims = await listClaims(devnet.publicClient(), { application: devnet.deployment.application })
+  const epoch = votesByEpoch(claims).find((e) => e.epochIndex === epochIndex)
+  return epoch?.votes.filter((vote) => vote.agreesWithAccepted).length ?? 0
 }

@@ -28,6 +28,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toHex } from 'viem'
+import { getInput } from '../../contracts-client/index.ts'
 import { hostTemplateSystem } from '../../image/template.ts'
 import { devQuorumKeys, type Consensus } from '../validator/devnet.ts'
 import { startValidator, type ValidatorEvent } from '../validator/validator.ts'
@@ -53,16 +54,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   }
 }
 
-const nodeCall = async (chain: BenchChain, method: string, params: Record<string, unknown>) => {
-  const response = await fetch(`${chain.devnet.nodeUrl}/rpc`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { application: chain.devnet.deployment.application, ...params } }),
-  })
-  const body = (await response.json()) as { result?: { data: Record<string, unknown> } }
-  return body.result?.data
-}
-
 /** Sends `count` requests one at a time and times each; `inputEvents` holds each validator's `input` events (time seen, index). */
 async function timeInputs(chain: BenchChain, run: string, count: number, inputEvents: Map<number, number>[], log: (line: string) => void): Promise<InputTimes[]> {
   const times: InputTimes[] = []
@@ -70,14 +61,15 @@ async function timeInputs(chain: BenchChain, run: string, count: number, inputEv
     const { inputIndex } = await chain.send(request(run, n))
     const sentAt = performance.now()
     const index = Number(inputIndex)
+    const { application } = chain.devnet.deployment
     const input = await until(`input ${index} on the dev node`, async () => {
-      const data = await nodeCall(chain, 'cartesi_getInput', { input_index: toHex(index) }).catch(() => undefined)
+      const data = await getInput(chain.node, { application, inputIndex: BigInt(index) }).catch(() => undefined)
       return data && data.status !== 'NONE' ? data : undefined
     })
     const nodeMs = performance.now() - sentAt
     await until(`the claim of input ${index}'s epoch`, async () => {
-      const epoch = await nodeCall(chain, 'cartesi_getEpoch', { epoch_index: input.epoch_index as string }).catch(() => undefined)
-      return epoch?.status === 'CLAIM_ACCEPTED' ? true : undefined
+      const epoch = await chain.node.request('cartesi_getEpoch', { application, epoch_index: toHex(input.epochIndex) }).catch(() => undefined)
+      return epoch?.data.status === 'CLAIM_ACCEPTED' ? true : undefined
     })
     const acceptedMs = performance.now() - sentAt
     const validatorMs = await Promise.all(inputEvents.map((events, i) => until(`validator ${i + 1}'s re-execution of input ${index}`, async () => events.get(index)).then((at) => at - sentAt)))
